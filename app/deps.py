@@ -1,0 +1,22 @@
+"""Typed dependencies: routes reach the loaded model and the settings through these."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+
+from app.settings import Settings
+from model.predictor import Predictor
+
+
+def get_predictor(request: Request) -> Predictor:
+    return cast(Predictor, request.app.state.predictor)
+
+
+def get_settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+PredictorDep = Annotated[Predictor, Depends(get_predictor)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

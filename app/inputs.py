@@ -1,0 +1,133 @@
+"""Turn an HTTP request into 28x28 uint8 images, or an HTTP error saying what was wrong.
+
+The size limit is enforced while the body streams in, and every preprocessing failure maps
+to one status: 400 undecodable, 413 too large, 422 wrong values or no ink.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+import numpy as np
+from fastapi import HTTPException, Request
+from numpy.typing import NDArray
+from pydantic import BaseModel, ValidationError
+
+from app.schemas import BatchInput, ImageInput
+from model.preprocess import (
+    ImageDecodeError,
+    ImageLimits,
+    ImageTooLargeError,
+    PreprocessError,
+    image_to_mnist,
+    pixels_to_mnist,
+)
+
+IMAGE_TYPES = (
+    "image/png",
+    "image/jpeg",
+    "image/webp",
+    "image/gif",
+    "image/bmp",
+    "image/tiff",
+    "application/octet-stream",
+)
+DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*?;base64,", re.ASCII)
+
+
+def status_for(error: PreprocessError) -> int:
+    if isinstance(error, ImageDecodeError):
+        return 400
+    if isinstance(error, ImageTooLargeError):
+        return 413
+    return 422
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refusing (413) as soon as it exceeds `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body over the limit of {limit:,} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body over the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body:
+        raise HTTPException(400, "empty request body")
+    return body
+
+
+def media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def parse_json(body: bytes, model: type[BaseModel]) -> Any:
+    """Validate a JSON body against a schema model: 400 if not JSON, 422 if the wrong shape.
+
+    pydantic's own parser bounds nesting depth, so hostile deeply nested JSON fails fast.
+    """
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        invalid = [e for e in error.errors(include_url=False) if e["type"] == "json_invalid"]
+        if invalid:
+            raise HTTPException(400, f"malformed JSON: {invalid[0]['msg']}") from None
+        raise HTTPException(422, _validation_detail(error)) from None
+
+
+def decode_base64_image(text: str) -> bytes:
+    """Bytes of a data URL or bare base64 string; refuses data URLs of non-image types."""
+    match = DATA_URL.match(text)
+    if match:
+        kind = (match.group("type") or "").lower()
+        if not kind.startswith("image/"):
+            raise HTTPException(415, f"data URL of type {kind or 'unknown'!r} is not an image")
+        text = text[match.end() :]
+    elif text.startswith("data:"):
+        raise HTTPException(400, "data URL must be base64-encoded (data:image/png;base64,...)")
+    try:
+        return base64.b64decode(re.sub(r"\s+", "", text), validate=True)
+    except (binascii.Error, ValueError):
+        raise HTTPException(400, "invalid base64 in 'image'") from None
+
+
+def item_to_pixels(item: ImageInput, limits: ImageLimits) -> NDArray[np.uint8]:
+    """One validated input -> (28, 28) uint8, ink high."""
+    try:
+        if item.image is not None:
+            return image_to_mnist(decode_base64_image(item.image), limits)
+        return pixels_to_mnist(item.pixels)
+    except PreprocessError as error:
+        raise HTTPException(status_for(error), str(error)) from None
+
+
+def items_to_pixels(batch: BatchInput, limits: ImageLimits) -> list[NDArray[np.uint8]]:
+    """Every instance of a batch; an error names the instance it came from."""
+    images = []
+    for index, item in enumerate(batch.instances):
+        try:
+            images.append(item_to_pixels(item, limits))
+        except HTTPException as error:
+            raise HTTPException(error.status_code, f"instances[{index}]: {error.detail}") from None
+    return images
+
+
+def raw_image_to_pixels(body: bytes, limits: ImageLimits) -> NDArray[np.uint8]:
+    try:
+        return image_to_mnist(body, limits)
+    except PreprocessError as error:
+        raise HTTPException(status_for(error), str(error)) from None
+
+
+def _validation_detail(error: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+        for e in error.errors(include_url=False, include_input=False)[:20]
+    ]

@@ -1,0 +1,68 @@
+"""The application factory: `create_app(settings)` builds the FastAPI app around one model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from app.routes import api, pages
+from app.security import SecurityHeadersMiddleware
+from app.settings import Settings
+from model.predictor import Predictor
+from model.resources import resource_dir
+
+APP_DIR = Path(__file__).resolve().parent
+logger = logging.getLogger("digits")
+
+
+def create_app(settings: Settings | None = None, predictor: Predictor | None = None) -> FastAPI:
+    """Build the app. The weight file is loaded once, at start-up, unless `predictor` is given."""
+    settings = settings if settings is not None else Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.predictor = predictor or Predictor.from_file(settings.weights)
+        yield
+
+    app = FastAPI(
+        title="digits",
+        summary="Draw a digit; a NumPy MLP reads it.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=resource_dir("templates", APP_DIR))
+    app.mount("/static", StaticFiles(directory=resource_dir("static", APP_DIR)), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` (used by `digits serve`, also with several workers)."""
+    return create_app(Settings.from_env())
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    if isinstance(error, HTTPException):  # pragma: no cover - handled by FastAPI first
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+    # Logged here with the traceback; the client never sees internals.
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "internal server error"}, status_code=500)

@@ -1,0 +1,1 @@
+"""HTTP routes: `api` for JSON, `pages` for HTML."""

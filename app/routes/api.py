@@ -1,0 +1,117 @@
+"""The JSON API: predict one image or a batch, describe the model, health check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+
+from app.deps import PredictorDep, SettingsDep
+from app.inputs import (
+    IMAGE_TYPES,
+    item_to_pixels,
+    items_to_pixels,
+    media_type,
+    parse_json,
+    raw_image_to_pixels,
+    read_body,
+)
+from app.schemas import (
+    BatchInput,
+    BatchResponse,
+    Health,
+    ImageInput,
+    ModelInfo,
+    PredictResponse,
+    error_responses,
+)
+from model.predictor import Prediction
+
+router = APIRouter()
+
+BINARY_BODY = {"schema": {"type": "string", "format": "binary"}}
+PREDICT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": ImageInput.model_json_schema()},
+            **{kind: BINARY_BODY for kind in IMAGE_TYPES},
+        },
+    }
+}
+BATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": BatchInput.model_json_schema(ref_template="#/components/schemas/{model}")
+            }
+        },
+    }
+}
+
+
+def to_response(prediction: Prediction) -> PredictResponse:
+    return PredictResponse(
+        digit=prediction.digit,
+        confidence=prediction.confidence,
+        probabilities=prediction.probabilities,
+        input=prediction.pixels.tolist(),
+    )
+
+
+@router.post(
+    "/api/predict",
+    response_model=PredictResponse,
+    responses=error_responses(400, 413, 415, 422),
+    openapi_extra=PREDICT_BODY,
+    summary="Predict the digit in one image",
+)
+async def predict(
+    request: Request, predictor: PredictorDep, settings: SettingsDep
+) -> PredictResponse:
+    """JSON `{"image": ...}` or `{"pixels": ...}`, or a raw image body (`image/png`, ...)."""
+    kind = media_type(request)
+    body = await read_body(request, settings.max_body_bytes)
+    if kind == "application/json":
+        pixels = item_to_pixels(parse_json(body, ImageInput), settings.image_limits)
+    elif kind in IMAGE_TYPES:
+        pixels = raw_image_to_pixels(body, settings.image_limits)
+    else:
+        raise HTTPException(
+            415, f"unsupported content type {kind or 'none'!r}; send JSON or an image"
+        )
+    return to_response(predictor.predict([pixels])[0])
+
+
+@router.post(
+    "/api/predict/batch",
+    response_model=BatchResponse,
+    responses=error_responses(400, 413, 415, 422),
+    openapi_extra=BATCH_BODY,
+    summary="Predict many images in one request",
+)
+async def predict_batch(
+    request: Request, predictor: PredictorDep, settings: SettingsDep
+) -> BatchResponse:
+    """`{"instances": [item, ...]}`; answers `{"predictions": [...]}` in the same order."""
+    if media_type(request) != "application/json":
+        raise HTTPException(415, "send the batch as application/json")
+    body = await read_body(request, settings.max_batch_body_bytes)
+    batch = parse_json(body, BatchInput)
+    if len(batch.instances) > settings.max_batch_items:
+        raise HTTPException(
+            413, f"{len(batch.instances)} instances; the limit is {settings.max_batch_items}"
+        )
+    images = items_to_pixels(batch, settings.image_limits)
+    return BatchResponse(predictions=[to_response(p) for p in predictor.predict(images)])
+
+
+@router.get("/api/model", response_model=ModelInfo, summary="Describe the served model")
+def model_info(predictor: PredictorDep) -> ModelInfo:
+    return ModelInfo.model_validate(predictor.info())
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness check")
+def healthz() -> Health:
+    return Health()

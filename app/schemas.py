@@ -1,0 +1,97 @@
+"""Every request and response body of the JSON API, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PixelGrid = list[list[float]] | list[float]
+
+
+class ImageInput(BaseModel):
+    """One image: a PNG/JPEG/... as a data URL or bare base64, or 28x28 MNIST-style pixels."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"image": "data:image/png;base64,iVBORw0KGgo..."},
+                {"pixels": [[0] * 28] * 28},
+            ]
+        },
+    )
+
+    image: str | None = Field(
+        default=None, description="A data URL (`data:image/png;base64,...`) or bare base64."
+    )
+    pixels: PixelGrid | None = Field(
+        default=None,
+        description="28x28 nested list or flat list of 784 numbers 0..255, ink high, already "
+        "MNIST-style (cropped, 20x20 in a 28x28 frame, centred): used as is, only normalised.",
+    )
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> ImageInput:
+        if (self.image is None) == (self.pixels is None):
+            raise ValueError("give exactly one of 'image' or 'pixels'")
+        return self
+
+
+class BatchInput(BaseModel):
+    """Many images, answered in the same order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instances: list[ImageInput] = Field(min_length=1)
+
+
+class PredictResponse(BaseModel):
+    digit: int = Field(ge=0, le=9, description="The most likely digit.")
+    confidence: float = Field(ge=0, le=1, description="Its probability.")
+    probabilities: list[float] = Field(
+        min_length=10, max_length=10, description="One per digit 0..9, summing to 1."
+    )
+    input: list[list[int]] = Field(
+        description="The 28x28 image the network saw, 0..255 ink high, before normalisation."
+    )
+
+
+class BatchResponse(BaseModel):
+    predictions: list[PredictResponse]
+
+
+class Normalization(BaseModel):
+    mean: float
+    std: float
+
+
+class ModelInfo(BaseModel):
+    layer_sizes: list[int]
+    activation: str
+    parameter_count: int
+    normalization: Normalization
+    test_accuracy: float | None
+    val_accuracy: float | None
+    trained_at: str | None = Field(description="When training finished (ISO 8601, UTC).")
+    weights_file: str
+    weights_sha256: str
+
+
+class Health(BaseModel):
+    status: str = "ok"
+
+
+class ErrorResponse(BaseModel):
+    detail: Any = Field(description="What was wrong with the request.")
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI declarations for the error statuses a route can answer with."""
+    descriptions = {
+        400: "Malformed body, invalid base64, or undecodable image.",
+        413: "Body or image too large.",
+        415: "Unsupported content type.",
+        422: "Wrong shape or values, or no ink in the drawing.",
+    }
+    return {code: {"model": ErrorResponse, "description": descriptions[code]} for code in codes}

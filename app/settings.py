@@ -1,0 +1,56 @@
+"""One settings object for the server, with `DIGITS_*` environment overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.preprocess import ImageLimits
+from model.resources import shipped_weights
+
+ENV_PREFIX = "DIGITS_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server configuration; each field can be set as DIGITS_<FIELD>, e.g. DIGITS_MAX_BODY_BYTES."""
+
+    weights: Path = field(default_factory=shipped_weights)  # the weight file to serve
+    max_body_bytes: int = 2 * 1024 * 1024  # one prediction request
+    max_batch_body_bytes: int = 32 * 1024 * 1024  # one batch request
+    max_batch_items: int = 2000  # images in one batch request
+    max_image_side: int = 4096  # width or height, read from the header before decoding
+    max_image_pixels: int = 4096 * 4096  # width * height
+
+    @property
+    def image_limits(self) -> ImageLimits:
+        return ImageLimits(
+            max_bytes=self.max_batch_body_bytes,
+            max_side=self.max_image_side,
+            max_pixels=self.max_image_pixels,
+        )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Defaults overridden by DIGITS_* variables; a bad value raises ValueError naming it."""
+        environ = dict(os.environ) if environ is None else environ
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            if f.name == "weights":
+                values[f.name] = Path(raw).expanduser()
+                continue
+            try:
+                number = int(raw)
+            except ValueError:
+                raise ValueError(
+                    f"{ENV_PREFIX}{f.name.upper()} must be an integer, got {raw!r}"
+                ) from None
+            if number < 1:
+                raise ValueError(f"{ENV_PREFIX}{f.name.upper()} must be positive, got {number}")
+            values[f.name] = number
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,97 @@
+"""Time image_to_mnist on a browser-canvas-style PNG: decode vs recipe, median over many runs.
+
+The input imitates `canvas.toDataURL()` from the drawing page: 280x280 RGBA, transparent
+background, dark anti-aliased strokes about 18 px wide. Target: median decode + recipe <= 1 ms.
+
+    PYTHONPATH=. python benchmarks/bench_preprocess.py [--runs 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import time
+from collections.abc import Callable
+
+from PIL import Image, ImageDraw
+
+from model.preprocess import image_to_mnist, ink_map, open_image, to_mnist
+
+CANVAS = 280
+STROKE = 18
+
+
+def canvas_png() -> bytes:
+    """A '4' drawn like a person on the canvas: RGBA PNG bytes, 280x280, transparent background."""
+    # Drawn 4x larger then reduced: ImageDraw lines are aliased, a browser canvas is not.
+    scale = 4
+    big = Image.new("RGBA", (CANVAS * scale, CANVAS * scale), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(big)
+    strokes = [
+        [(170, 40), (70, 170), (210, 170)],  # the slanted arm and the crossbar
+        [(165, 90), (160, 250)],  # the stem
+    ]
+    for stroke in strokes:
+        points = [(x * scale, y * scale) for x, y in stroke]
+        draw.line(points, fill=(20, 20, 20, 255), width=STROKE * scale, joint="curve")
+        for x, y in points:  # round caps, as with lineCap = "round"
+            r = STROKE * scale // 2
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=(20, 20, 20, 255))
+    image = big.resize((CANVAS, CANVAS), Image.Resampling.BOX)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")  # browsers write default zlib level, no optimisation
+    return buffer.getvalue()
+
+
+def median_ms(function: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median and 95th percentile wall time of function() in milliseconds, after a warm-up."""
+    for _ in range(min(50, runs)):
+        function()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000.0)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def main() -> None:
+    """Print a table of median times and one JSON line for the record."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2000)
+    args = parser.parse_args()
+
+    data = canvas_png()
+    image = open_image(data)
+    ink = ink_map(image)
+    rows = {
+        "decode (open_image)": median_ms(lambda: open_image(data), args.runs),
+        "ink_map": median_ms(lambda: ink_map(image), args.runs),
+        "to_mnist": median_ms(lambda: to_mnist(ink), args.runs),
+        "recipe (ink_map+to_mnist)": median_ms(lambda: to_mnist(ink_map(image)), args.runs),
+        "total (image_to_mnist)": median_ms(lambda: image_to_mnist(data), args.runs),
+    }
+    print(f"input: {CANVAS}x{CANVAS} RGBA PNG, {len(data)} bytes, {args.runs} runs")
+    print(f"{'stage':<28}{'median ms':>10}{'p95 ms':>10}")
+    for name, (median, p95) in rows.items():
+        print(f"{name:<28}{median:>10.3f}{p95:>10.3f}")
+    total = rows["total (image_to_mnist)"]
+    record = {
+        "benchmark": "preprocess",
+        "median_ms": round(total[0], 4),
+        "p95_ms": round(total[1], 4),
+        "decode_median_ms": round(rows["decode (open_image)"][0], 4),
+        "recipe_median_ms": round(rows["recipe (ink_map+to_mnist)"][0], 4),
+        "png_bytes": len(data),
+        "runs": args.runs,
+        "target_ms": 1.0,
+        "meets_target": total[0] <= 1.0,
+    }
+    print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""The served model: a network plus its normalisation, loaded once from a weight file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model.data import sha256_file
+from model.network import MLP
+from model.preprocess import normalize
+from model.weights_file import WeightFileError, load_weights
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One image's result; `pixels` is the 28x28 uint8 input exactly as the network saw it."""
+
+    digit: int
+    confidence: float
+    probabilities: list[float]
+    pixels: NDArray[np.uint8]
+
+
+class Predictor:
+    """Wraps an MLP with the mean/std it was trained with; thread-safe for inference."""
+
+    def __init__(self, network: MLP, metadata: dict[str, Any], path: Path, sha256: str) -> None:
+        self.network = network
+        self.metadata = metadata
+        self.path = path
+        self.sha256 = sha256
+        norm = metadata.get("normalization", {})
+        self.mean = float(norm.get("mean", 0.0))
+        self.std = float(norm.get("std", 1.0))
+        if not (np.isfinite(self.mean) and np.isfinite(self.std) and self.std > 0):
+            raise WeightFileError(f"{path}: invalid normalisation {norm!r}")
+
+    @classmethod
+    def from_file(cls, path: Path) -> Predictor:
+        network, metadata = load_weights(path)
+        return cls(network, metadata, Path(path), sha256_file(path))
+
+    def probabilities(self, pixels: NDArray[np.uint8]) -> NDArray[np.float32]:
+        """(n, 28, 28) uint8, ink high -> (n, 10) probabilities."""
+        x = normalize(pixels.reshape(len(pixels), -1), self.mean, self.std)
+        return self.network.predict_proba(x)
+
+    def predict(self, images: list[NDArray[np.uint8]]) -> list[Prediction]:
+        """Score a list of 28x28 uint8 images in one batch, in order."""
+        if not images:
+            return []
+        pixels = np.stack(images)
+        probabilities = self.probabilities(pixels).astype(np.float64)
+        # float32 rows can sum to 1 +- 1e-7; renormalise so clients see an exact distribution.
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        digits = probabilities.argmax(axis=1)
+        return [
+            Prediction(
+                digit=int(d),
+                confidence=float(p[d]),
+                probabilities=p.tolist(),
+                pixels=image,
+            )
+            for d, p, image in zip(digits, probabilities, images, strict=True)
+        ]
+
+    def info(self) -> dict[str, Any]:
+        """What /api/model reports about the loaded weights."""
+        metrics = self.metadata.get("metrics", {})
+        return {
+            "layer_sizes": list(self.network.layer_sizes),
+            "activation": self.network.activation,
+            "parameter_count": self.network.parameter_count,
+            "normalization": {"mean": self.mean, "std": self.std},
+            "test_accuracy": metrics.get("test_accuracy"),
+            "val_accuracy": metrics.get("val_accuracy"),
+            "trained_at": self.metadata.get("created"),
+            "weights_file": self.path.name,
+            "weights_sha256": self.sha256,
+        }

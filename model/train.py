@@ -1,0 +1,352 @@
+"""Train the MLP on MNIST: `digits train [flags]` or `python -m model.train [flags]`.
+
+One entry point, one frozen `TrainConfig`. A validation split held out from the training set
+picks the best epoch; the test set is scored once, on the finished model. Every epoch writes
+a checkpoint atomically, and `--resume` continues bit-identically to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model.config import TrainConfig, add_config_flags, config_from_args, format_config
+from model.data import (
+    DataError,
+    DataNotFoundError,
+    data_files,
+    load_mnist,
+    resolve_data_dir,
+    sha256_file,
+)
+from model.evaluate import evaluate, predict_in_batches
+from model.network import MLP
+from model.optimizers import Optimizer, make_optimizer
+from model.plots import write_training_plots
+from model.preprocess import normalize
+from model.progress import ProgressBar
+from model.weights_file import (
+    METADATA_KEY,
+    WeightFileError,
+    atomic_write_npz,
+    encode_metadata,
+    read_npz,
+    save_weights,
+)
+
+CHECKPOINT_FORMAT = "digits-checkpoint"
+# On resume these may differ from the checkpoint's config; anything else would change the run.
+RESUMABLE_OVERRIDES = ("out", "checkpoint", "plot", "data", "resume")
+
+Log = Callable[[str], None]
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint and weights are untouched."""
+
+
+@dataclass
+class Dataset:
+    """Normalised training and validation arrays, (n, 784) float32 and (n,) labels."""
+
+    x_train: NDArray[np.float32]
+    y_train: NDArray[np.uint8]
+    x_val: NDArray[np.float32]
+    y_val: NDArray[np.uint8]
+    mean: float
+    std: float
+    data_dir: Path
+    checksums: dict[str, str]
+
+
+@dataclass
+class TrainingState:
+    """Everything that changes during training, and so everything a checkpoint holds."""
+
+    network: MLP
+    optimizer: Optimizer
+    rng: np.random.Generator
+    epoch: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_accuracy: float = -1.0
+    best_parameters: dict[str, NDArray[np.float32]] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------ schedule
+def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """Peak lr with linear warm-up, then cosine decay to zero, step decay, or constant."""
+    epoch_float = step / steps_per_epoch
+    warmup_steps = config.warmup_epochs * steps_per_epoch
+    if step < warmup_steps:
+        return config.lr * (step + 1) / warmup_steps
+    if config.schedule == "cosine":
+        total = config.epochs * steps_per_epoch
+        progress = (step - warmup_steps) / max(total - warmup_steps, 1)
+        return config.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    if config.schedule == "step":
+        return config.lr * config.step_gamma ** int(epoch_float // config.step_every)
+    return config.lr
+
+
+# ------------------------------------------------------------------------------ data
+def load_dataset(config: TrainConfig, log: Log) -> Dataset:
+    """Split the MNIST training set into train/validation and normalise both."""
+    data_dir = resolve_data_dir(config.data)
+    images, labels = load_mnist(data_dir, "train")
+    if config.val_size >= len(labels):
+        raise ValueError(f"--val-size {config.val_size} leaves no training data ({len(labels)})")
+    # Its own stream, so the split does not depend on how many numbers the model drew.
+    order = np.random.default_rng([config.seed, 7]).permutation(len(labels))
+    val_idx, train_idx = order[: config.val_size], order[config.val_size :]
+    if config.limit:
+        train_idx = train_idx[: config.limit]
+    train_images = images[train_idx].reshape(len(train_idx), -1)
+    val_images = images[val_idx].reshape(len(val_idx), -1)
+    # The global pixel statistics of the training split (about 0.1307 and 0.3081 on MNIST).
+    scaled = train_images.astype(np.float64) / 255.0
+    mean, std = float(scaled.mean()), float(scaled.std())
+    del scaled
+    log(f"data      {data_dir}: {len(train_idx):,} train, {len(val_idx):,} validation")
+    log(f"normalise mean {mean:.4f}  std {std:.4f}")
+    return Dataset(
+        x_train=normalize(train_images, mean, std),
+        y_train=labels[train_idx],
+        x_val=normalize(val_images, mean, std),
+        y_val=labels[val_idx],
+        mean=mean,
+        std=std,
+        data_dir=data_dir,
+        checksums={p.name: sha256_file(p) for p in data_files(data_dir, "train")},
+    )
+
+
+# ------------------------------------------------------------------------------ state
+def new_state(config: TrainConfig) -> TrainingState:
+    rng = np.random.default_rng(config.seed)
+    network = MLP(
+        (784, *config.hidden, 10), activation=config.activation, dropout=config.dropout, rng=rng
+    )
+    optimizer = make_optimizer(config.optimizer, config.lr, config.momentum, config.nesterov)
+    return TrainingState(network=network, optimizer=optimizer, rng=rng)
+
+
+def save_checkpoint(path: Path, config: TrainConfig, state: TrainingState, data: Dataset) -> None:
+    """Everything needed to continue exactly where this epoch ended, written atomically."""
+    arrays: dict[str, NDArray[Any]] = {}
+    arrays.update({f"param/{k}": v for k, v in state.network.parameters().items()})
+    arrays.update({f"best/{k}": v for k, v in state.best_parameters.items()})
+    arrays.update({f"opt/{k}": v for k, v in state.optimizer.state_dict().items()})
+    metadata = {
+        "format": CHECKPOINT_FORMAT,
+        "config": config.to_dict(),
+        "epoch": state.epoch,
+        "history": state.history,
+        "best_epoch": state.best_epoch,
+        "best_val_accuracy": state.best_val_accuracy,
+        "optimizer_steps": state.optimizer.steps,
+        "rng_state": state.rng.bit_generator.state,
+        "normalization": {"mean": data.mean, "std": data.std},
+        "data_sha256": data.checksums,
+    }
+    atomic_write_npz(path, {**arrays, METADATA_KEY: encode_metadata(metadata)})
+
+
+def load_checkpoint(path: Path) -> tuple[TrainConfig, TrainingState]:
+    """Rebuild the config and training state a checkpoint was written from."""
+    import json
+
+    arrays = read_npz(path)
+    try:
+        metadata = json.loads(arrays.pop(METADATA_KEY).tobytes().decode("utf-8"))
+        if metadata.get("format") != CHECKPOINT_FORMAT:
+            raise WeightFileError(f"{path}: not a digits training checkpoint")
+        config = TrainConfig.from_dict(metadata["config"])
+        state = new_state(config)
+        state.network.load_parameters(
+            {k[len("param/") :]: v for k, v in arrays.items() if k.startswith("param/")}
+        )
+        state.optimizer.load_state_dict(
+            {k[len("opt/") :]: v for k, v in arrays.items() if k.startswith("opt/")},
+            steps=metadata["optimizer_steps"],
+        )
+        state.best_parameters = {
+            k[len("best/") :]: v for k, v in arrays.items() if k.startswith("best/")
+        }
+        # Restore the generator in place: the dropout layers hold a reference to it.
+        state.rng.bit_generator.state = metadata["rng_state"]
+        state.epoch = metadata["epoch"]
+        state.history = metadata["history"]
+        state.best_epoch = metadata["best_epoch"]
+        state.best_val_accuracy = metadata["best_val_accuracy"]
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError, AttributeError) as error:
+        raise WeightFileError(f"{path}: damaged checkpoint ({error})") from None
+    return config, state
+
+
+# ------------------------------------------------------------------------------ loop
+def train_epoch(
+    config: TrainConfig, state: TrainingState, data: Dataset, progress: ProgressBar
+) -> dict[str, Any]:
+    """One shuffled pass over the training set; returns this epoch's history row."""
+    network, optimizer = state.network, state.optimizer
+    n = len(data.y_train)
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    order = state.rng.permutation(n)
+    parameters, gradients = network.parameters(), network.gradients()
+    weight_grads = [d.gradients["W"] for d in network.dense]
+    loss_sum, correct, seen = 0.0, 0, 0
+    grad_norm_sum = np.zeros(len(weight_grads))
+    for step in range(steps_per_epoch):
+        batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+        x, y = data.x_train[batch], data.y_train[batch]
+        optimizer.lr = learning_rate(config, state.epoch * steps_per_epoch + step, steps_per_epoch)
+        loss, probabilities = network.train_step_gradients(x, y, config.l2, config.label_smoothing)
+        if not math.isfinite(loss):
+            raise TrainingDivergedError(
+                f"loss became {loss} at epoch {state.epoch + 1}, step {step + 1} "
+                f"(lr {optimizer.lr:.3g}); try a smaller --lr. Nothing was overwritten."
+            )
+        optimizer.step(parameters, gradients)
+        loss_sum += loss * len(batch)
+        correct += int((probabilities.argmax(axis=1) == y).sum())
+        seen += len(batch)
+        grad_norm_sum += [math.sqrt(float(np.vdot(g, g))) for g in weight_grads]
+        progress.update(seen, loss_sum / seen, correct / seen)
+    return {
+        "epoch": state.epoch + 1,
+        "train_loss": loss_sum / seen,
+        "train_accuracy": correct / seen,
+        "lr_end": optimizer.lr,
+        "grad_norms": [float(g) for g in grad_norm_sum / steps_per_epoch],
+    }
+
+
+def fit(config: TrainConfig, state: TrainingState, data: Dataset, log: Log) -> None:
+    """Train from `state.epoch` to `config.epochs`, checkpointing after every epoch."""
+    checkpoint = Path(config.checkpoint_path)
+    if state.epoch == 0:
+        save_checkpoint(checkpoint, config, state, data)  # so even epoch 1 can be resumed
+    while state.epoch < config.epochs:
+        started = time.perf_counter()
+        progress = ProgressBar(len(data.y_train), f"epoch {state.epoch + 1}/{config.epochs}")
+        row = train_epoch(config, state, data, progress)
+        predicted = predict_in_batches(state.network, data.x_val).argmax(axis=1)
+        row["val_accuracy"] = float((predicted == data.y_val).mean())
+        row["seconds"] = round(time.perf_counter() - started, 3)
+        state.epoch += 1
+        state.history.append(row)
+        marker = ""
+        if row["val_accuracy"] > state.best_val_accuracy:
+            state.best_val_accuracy = row["val_accuracy"]
+            state.best_epoch = state.epoch
+            state.best_parameters = {k: v.copy() for k, v in state.network.parameters().items()}
+            marker = "  *best"
+        progress.close(
+            len(data.y_train),
+            row["train_loss"],
+            row["train_accuracy"],
+            f"  val {row['val_accuracy'] * 100:.2f}%{marker}",
+        )
+        save_checkpoint(checkpoint, config, state, data)
+
+
+def finish(config: TrainConfig, state: TrainingState, data: Dataset, log: Log) -> dict[str, Any]:
+    """Restore the best epoch, score the test set once, write the weight file."""
+    network = state.network
+    network.load_parameters(dict(state.best_parameters))
+    test_images, test_labels = load_mnist(data.data_dir, "test")
+    report = evaluate(network, test_images, test_labels, data.mean, data.std)
+    checksums = dict(data.checksums)
+    checksums.update({p.name: sha256_file(p) for p in data_files(data.data_dir, "test")})
+    metadata = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "normalization": {"mean": data.mean, "std": data.std},
+        "config": config.to_dict(),
+        "history": state.history,
+        "best_epoch": state.best_epoch,
+        "metrics": {
+            "val_accuracy": state.best_val_accuracy,
+            "test_accuracy": report["accuracy"],
+            "per_class": report["per_class"],
+            "confusion": report["confusion"],
+            "most_confused": report["most_confused"],
+        },
+        "mistakes": report["mistakes"],
+        "data_sha256": checksums,
+        "training_seconds": round(sum(row["seconds"] for row in state.history), 1),
+    }
+    written = save_weights(Path(config.out), network, metadata)
+    log(
+        f"best epoch {state.best_epoch}: validation {state.best_val_accuracy * 100:.2f}%, "
+        f"test {report['accuracy'] * 100:.2f}%  ->  {config.out}"
+    )
+    if config.plot:
+        for path in write_training_plots(state.history, Path(config.plot)):
+            log(f"plot      {path}")
+    return written
+
+
+def train(config: TrainConfig, log: Log = print) -> dict[str, Any]:
+    """Run a whole training from a config; returns the metadata written to `config.out`."""
+    if config.resume:
+        saved_config, state = load_checkpoint(Path(config.resume))
+        config = replace(saved_config, **{k: getattr(config, k) for k in RESUMABLE_OVERRIDES})
+        log(f"resuming  {config.resume} after epoch {state.epoch}")
+    else:
+        state = new_state(config)
+    log("config\n" + format_config(config))
+    data = load_dataset(config, log)
+    fit(config, state, data, log)
+    return finish(config, state, data, log)
+
+
+def parse_args(argv: Sequence[str] | None) -> TrainConfig:
+    """Flags from TrainConfig; with --resume, only flags that keep the run identical."""
+    parser = argparse.ArgumentParser(prog="digits train", description=__doc__.splitlines()[0])
+    add_config_flags(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as error:
+        parser.error(str(error))
+    if config.resume:
+        explicit = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+        add_config_flags(explicit, suppress_defaults=True)
+        given = vars(explicit.parse_known_args(argv)[0])
+        changed = sorted(set(given) - set(RESUMABLE_OVERRIDES))
+        if changed:
+            flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+            parser.error(f"{flags} cannot change when resuming: the checkpoint's config is used")
+    return config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse_args(argv)
+    try:
+        train(config)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: the last finished epoch is saved in {config.checkpoint_path}; "
+            f"continue with --resume {config.checkpoint_path}",
+            file=sys.stderr,
+        )
+        return 130
+    except (DataError, DataNotFoundError, WeightFileError, TrainingDivergedError, ValueError) as e:
+        print(f"digits train: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""The self-describing weight file: one `.npz` with each layer's arrays plus JSON metadata.
+
+Layout: arrays `dense{i}.W`, `dense{i}.b`, and `metadata`, a uint8 array holding UTF-8 JSON
+(format version, layer sizes, activation, normalisation mean/std, config, history, metrics,
+data checksums, creation time, and a SHA-256 over the arrays). Loading never unpickles
+(`allow_pickle=False`) and checks every shape and the checksum against the metadata, so a
+truncated, corrupted or foreign file is refused with a message instead of serving garbage.
+Writes are atomic: a temporary file in the same folder, fsync, then rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model.network import MLP
+
+FORMAT = "digits-mlp"
+FORMAT_VERSION = 1
+METADATA_KEY = "metadata"
+
+
+class WeightFileError(ValueError):
+    """The file is missing, unreadable, or not a valid digits weight file."""
+
+
+def arrays_checksum(arrays: Mapping[str, NDArray[Any]]) -> str:
+    """SHA-256 over every array's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def atomic_write_npz(path: Path, arrays: Mapping[str, NDArray[Any]]) -> None:
+    """Write an uncompressed .npz so that `path` is always either the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    # Make the rename itself durable, where the platform allows opening a directory.
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def encode_metadata(metadata: Mapping[str, Any]) -> NDArray[np.uint8]:
+    return np.frombuffer(json.dumps(metadata, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+
+
+def read_npz(path: Path) -> dict[str, NDArray[Any]]:
+    """Every array in an .npz, refusing pickled objects; errors become WeightFileError."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightFileError(f"{path}: weight file not found")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except ValueError as error:
+        # numpy says "Object arrays cannot be loaded when allow_pickle=False".
+        raise WeightFileError(f"{path}: refused, it holds pickled objects ({error})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise WeightFileError(f"{path}: not a readable .npz file ({error})") from None
+
+
+def decode_metadata(path: Path, arrays: Mapping[str, NDArray[Any]]) -> dict[str, Any]:
+    raw = arrays.get(METADATA_KEY)
+    if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
+        raise WeightFileError(f"{path}: not a digits weight file (no metadata)")
+    try:
+        metadata = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WeightFileError(f"{path}: corrupted metadata ({error})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise WeightFileError(f"{path}: not a digits weight file (format is not {FORMAT!r})")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise WeightFileError(
+            f"{path}: weight format version {metadata.get('format_version')!r} is not supported "
+            f"(this version of digits reads {FORMAT_VERSION})"
+        )
+    return metadata
+
+
+def save_weights(path: Path, network: MLP, metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Write `network` and `metadata` (plus the fields that describe the arrays) atomically.
+
+    Returns the metadata as written.
+    """
+    arrays: dict[str, NDArray[Any]] = {
+        name: np.ascontiguousarray(value) for name, value in network.parameters().items()
+    }
+    full = dict(metadata)
+    full.update(
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        layer_sizes=list(network.layer_sizes),
+        activation=network.activation,
+        dropout=list(network.dropout),
+        shapes={name: list(a.shape) for name, a in arrays.items()},
+        dtype=str(network.dtype),
+        arrays_sha256=arrays_checksum(arrays),
+    )
+    atomic_write_npz(Path(path), {**arrays, METADATA_KEY: encode_metadata(full)})
+    return full
+
+
+def load_weights(path: Path) -> tuple[MLP, dict[str, Any]]:
+    """Rebuild the network a weight file describes, after checking it end to end."""
+    path = Path(path)
+    arrays = read_npz(path)
+    metadata = decode_metadata(path, arrays)
+    arrays.pop(METADATA_KEY)
+    try:
+        network = MLP(
+            metadata["layer_sizes"],
+            activation=metadata["activation"],
+            dtype=np.float32,
+        )
+        expected = {name: tuple(shape) for name, shape in metadata["shapes"].items()}
+        checksum = metadata["arrays_sha256"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise WeightFileError(f"{path}: metadata does not describe a network ({error})") from None
+    actual = {name: a.shape for name, a in arrays.items()}
+    if actual != expected:
+        raise WeightFileError(f"{path}: array shapes {actual} differ from metadata {expected}")
+    if arrays_checksum(arrays) != checksum:
+        raise WeightFileError(f"{path}: checksum mismatch, the weights are corrupted")
+    try:
+        network.load_parameters(arrays)
+    except ValueError as error:
+        raise WeightFileError(f"{path}: {error}") from None
+    for name, array in network.parameters().items():
+        if not np.all(np.isfinite(array)):
+            raise WeightFileError(f"{path}: {name} holds NaN or infinite values")
+    return network, metadata

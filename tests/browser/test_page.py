@@ -1,0 +1,451 @@
+"""The drawing page in a real Chromium: draw with mouse and touch, read what the network says.
+
+Digits are drawn as stroke paths in pad coordinates (0..1 across the canvas), turned into real
+pointer input by Playwright's mouse or by CDP touch events, so the page's own event handling,
+coordinate mapping, PNG export and the real /api/predict are all exercised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import urllib.request
+from collections.abc import Callable
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+Point = tuple[float, float]
+Stroke = list[Point]
+
+PREDICT_PATH = "/api/predict"
+ANSWER_TIMEOUT_MS = 10_000
+
+
+def arc(
+    cx: float, cy: float, rx: float, ry: float, start_deg: float, end_deg: float, n: int = 32
+) -> Stroke:
+    """Points along an elliptical arc; angles clockwise on screen, 0 degrees = 3 o'clock."""
+    return [
+        (
+            cx + rx * math.cos(math.radians(start_deg + (end_deg - start_deg) * i / n)),
+            cy + ry * math.sin(math.radians(start_deg + (end_deg - start_deg) * i / n)),
+        )
+        for i in range(n + 1)
+    ]
+
+
+def figure_eight(n: int = 64) -> Stroke:
+    """One continuous stroke: top loop then bottom loop, crossing in the middle."""
+    return [
+        (
+            0.5 + 0.17 * math.sin(2 * t),
+            0.5 - 0.3 * math.cos(t),
+        )
+        for t in (2 * math.pi * i / n for i in range(n + 1))
+    ]
+
+
+# How a person might draw each digit, one list of strokes per digit, in pad fractions.
+DIGIT_STROKES: dict[int, list[Stroke]] = {
+    0: [arc(0.5, 0.5, 0.2, 0.3, -90, 275)],
+    1: [[(0.52, 0.2), (0.5, 0.5), (0.48, 0.8)]],
+    2: [
+        [
+            *arc(0.5, 0.35, 0.17, 0.14, 200, 360, 16),
+            (0.64, 0.45),
+            (0.5, 0.6),
+            (0.32, 0.78),
+            (0.5, 0.78),
+            (0.7, 0.78),
+        ]
+    ],
+    3: [arc(0.48, 0.34, 0.17, 0.14, 210, 450, 20) + arc(0.48, 0.64, 0.19, 0.16, -90, 150, 20)],
+    4: [[(0.42, 0.2), (0.32, 0.55), (0.7, 0.55)], [(0.6, 0.32), (0.6, 0.82)]],
+    5: [[(0.66, 0.2), (0.38, 0.2), (0.35, 0.46), *arc(0.5, 0.6, 0.18, 0.18, -125, 150, 20)]],
+    6: [[(0.6, 0.2), (0.45, 0.36), *arc(0.5, 0.64, 0.17, 0.16, 195, 555, 30)]],
+    7: [[(0.3, 0.22), (0.7, 0.22), (0.45, 0.8)]],
+    8: [figure_eight()],
+    9: [[*arc(0.5, 0.36, 0.16, 0.15, 0, 365, 28), (0.66, 0.5), (0.62, 0.82)]],
+}
+
+# Digits the shipped model must get right from these paths; the others are reported.
+RELIABLE_DIGITS = {0, 1, 7}
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def pad_to_screen(page: Page, point: Point) -> Point:
+    box = page.get_by_test_id("pad").bounding_box()
+    assert box is not None, "the pad is not visible"
+    return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
+
+
+def draw_with_mouse(page: Page, strokes: list[Stroke], steps: int = 4) -> None:
+    """Draw each stroke as one press-move-release of the real mouse."""
+    for stroke in strokes:
+        page.mouse.move(*pad_to_screen(page, stroke[0]))
+        page.mouse.down()
+        for point in stroke[1:]:
+            page.mouse.move(*pad_to_screen(page, point), steps=steps)
+        page.mouse.up()
+
+
+def draw_with_touch(page: Page, strokes: list[Stroke], steps: int = 4) -> None:
+    """Draw each stroke with one finger, through Chrome DevTools Protocol touch events."""
+    cdp = page.context.new_cdp_session(page)
+    for stroke in strokes:
+        x, y = pad_to_screen(page, stroke[0])
+        cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]}
+        )
+        for start, end in itertools.pairwise(stroke):
+            for i in range(1, steps + 1):
+                px = start[0] + (end[0] - start[0]) * i / steps
+                py = start[1] + (end[1] - start[1]) * i / steps
+                x, y = pad_to_screen(page, (px, py))
+                cdp.send(
+                    "Input.dispatchTouchEvent",
+                    {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]},
+                )
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
+def wait_for_answer(page: Page) -> str:
+    """Wait until the answer describes what is on the pad; return the predicted digit text."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=prediction]').dataset.state !== 'pending'",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    prediction = page.get_by_test_id("prediction")
+    state = prediction.get_attribute("data-state")
+    assert state == "ready", (
+        f"expected a prediction, got state {state!r}: " + page.locator("#status").inner_text()
+    )
+    return prediction.inner_text()
+
+
+def probabilities(page: Page) -> list[str]:
+    return [
+        page.get_by_test_id(f"prob-{digit}").get_attribute("data-value") or ""
+        for digit in range(10)
+    ]
+
+
+def preview_ink(page: Page) -> list[list[int]]:
+    """The preview canvas as 28 rows of 28 ink values (0 where nothing is painted)."""
+    flat: list[int] = page.evaluate(
+        """() => {
+            const canvas = document.querySelector('[data-testid=preview]');
+            const { width, height } = canvas;
+            const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+            const ink = [];
+            for (let i = 0; i < data.length; i += 4) {
+                ink.push(Math.round((data[i] * data[i + 3]) / 255));
+            }
+            return ink;
+        }"""
+    )
+    assert len(flat) == 28 * 28, "the preview canvas should be 28x28"
+    return [flat[row * 28 : (row + 1) * 28] for row in range(28)]
+
+
+def pad_ink_box(page: Page) -> dict[str, float] | None:
+    """Bounding box of the ink on the pad canvas, as fractions of the pad; None if blank."""
+    box: dict[str, float] | None = page.evaluate(
+        """() => {
+            const canvas = document.querySelector('[data-testid=pad]');
+            const { width, height } = canvas;
+            const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+            let left = width, top = height, right = -1, bottom = -1;
+            for (let y = 0; y < height; y += 1) {
+                for (let x = 0; x < width; x += 1) {
+                    if (data[(y * width + x) * 4 + 3] > 128) {
+                        if (x < left) left = x;
+                        if (x > right) right = x;
+                        if (y < top) top = y;
+                        if (y > bottom) bottom = y;
+                    }
+                }
+            }
+            if (right < 0) return null;
+            return { left: left / width, right: (right + 1) / width,
+                     top: top / height, bottom: (bottom + 1) / height };
+        }"""
+    )
+    return box
+
+
+def predict_requests(page: Page) -> list[Any]:
+    """Start recording the POSTs to /api/predict the page makes from now on."""
+    requests: list[Any] = []
+    page.on(
+        "request",
+        lambda request: (
+            requests.append(request)
+            if request.method == "POST" and request.url.endswith(PREDICT_PATH)
+            else None
+        ),
+    )
+    return requests
+
+
+def assert_empty_answer(page: Page) -> None:
+    assert page.get_by_test_id("prediction").inner_text() == ""
+    assert page.get_by_test_id("prediction").get_attribute("data-state") == "empty"
+    assert all(value in ("0", "") for value in probabilities(page)), probabilities(page)
+    assert sum(map(sum, preview_ink(page))) == 0, "the preview should be blank"
+
+
+# ---------------------------------------------------------------------------------------------
+# The page itself
+
+
+class _InlineCodeFinder(HTMLParser):
+    """Collects everything a strict CSP (self only, no 'unsafe-inline') would block."""
+
+    def __init__(self, origin: str) -> None:
+        super().__init__()
+        self.origin = origin
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "script" and not attributes.get("src"):
+            self.problems.append("<script> without src")
+        if tag == "style":
+            self.problems.append("<style> block")
+        if "style" in attributes:
+            self.problems.append(f"style= attribute on <{tag}>")
+        self.problems += [f"{name}= on <{tag}>" for name in attributes if name.startswith("on")]
+        url = attributes.get("src") if tag in ("script", "img") else None
+        if tag == "link":
+            url = attributes.get("href")
+        if url and "//" in url and not url.startswith(self.origin):
+            self.problems.append(f"<{tag}> loads from another origin: {url}")
+
+
+def test_page_has_no_inline_script_or_style(live_server: str) -> None:
+    with urllib.request.urlopen(f"{live_server}/") as response:
+        html = response.read().decode()
+        csp = response.headers.get("Content-Security-Policy", "")
+    finder = _InlineCodeFinder(origin=live_server)
+    finder.feed(html)
+    assert finder.problems == []
+    assert "script-src 'self'" in csp, f"CSP header: {csp!r}"
+    assert "style-src 'self'" in csp, f"CSP header: {csp!r}"
+
+
+def test_page_starts_empty_with_links_to_model_and_docs(page: Page) -> None:
+    assert_empty_answer(page)
+    assert page.get_by_test_id("undo").is_disabled()
+    assert page.get_by_test_id("clear").is_disabled()
+    assert page.get_by_role("link", name="Model").get_attribute("href") == "/model"
+    assert page.get_by_role("link", name="API docs").get_attribute("href") == "/docs"
+    assert page.get_by_role("link", name="Model").is_visible()
+    assert page.get_by_role("link", name="API docs").is_visible()
+
+
+# ---------------------------------------------------------------------------------------------
+# Drawing and recognising
+
+
+@pytest.mark.parametrize("digit", sorted(DIGIT_STROKES))
+def test_drawn_digit_is_recognised(
+    page: Page, digit: int, recognition_results: dict[int, int | None]
+) -> None:
+    draw_with_mouse(page, DIGIT_STROKES[digit])
+    answer = wait_for_answer(page)
+    recognition_results[digit] = int(answer) if answer.isdigit() else None
+
+    assert answer in "0123456789", f"prediction should be one digit: {answer!r}"
+    assert len(answer) == 1, f"prediction should be one digit: {answer!r}"
+    values = [float(value) for value in probabilities(page)]
+    assert sum(values) == pytest.approx(1.0, abs=1e-3)
+    assert max(range(10), key=values.__getitem__) == int(answer), "the top bar is the answer"
+    ink = preview_ink(page)
+    assert sum(1 for row in ink for value in row if value > 64) >= 10, "preview shows ink"
+
+    if digit in RELIABLE_DIGITS:
+        assert int(answer) == digit
+    elif int(answer) != digit:
+        pytest.xfail(f"drew a {digit}, the network said {answer} (reported, not required)")
+
+
+def test_predicts_live_while_drawing(page: Page) -> None:
+    requests = predict_requests(page)
+    stroke = DIGIT_STROKES[0][0]
+    page.mouse.move(*pad_to_screen(page, stroke[0]))
+    page.mouse.down()
+    for point in stroke[1:20]:
+        page.mouse.move(*pad_to_screen(page, point), steps=2)
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=prediction]').textContent !== ''",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    assert requests, "a prediction should be requested before the stroke ends"
+    for point in stroke[20:]:
+        page.mouse.move(*pad_to_screen(page, point), steps=2)
+    page.mouse.up()
+    assert wait_for_answer(page) == "0"
+
+
+def test_undo_removes_the_last_stroke(page: Page) -> None:
+    draw_with_mouse(page, DIGIT_STROKES[1])
+    one_answer = wait_for_answer(page)
+    one_preview = preview_ink(page)
+
+    draw_with_mouse(page, [[(0.25, 0.3), (0.75, 0.3)]])  # a bar across: no longer a clean 1
+    wait_for_answer(page)
+    assert preview_ink(page) != one_preview
+
+    page.get_by_test_id("undo").click()
+    assert wait_for_answer(page) == one_answer
+    assert preview_ink(page) == one_preview, "after undo the network sees exactly the 1 again"
+
+    requests = predict_requests(page)
+    page.get_by_test_id("undo").click()
+    assert_empty_answer(page)
+    assert page.get_by_test_id("undo").is_disabled()
+    assert pad_ink_box(page) is None
+    page.wait_for_timeout(300)
+    assert requests == [], "an empty pad is never sent to the server"
+
+
+def test_ctrl_z_undoes(page: Page) -> None:
+    draw_with_mouse(page, DIGIT_STROKES[7])
+    wait_for_answer(page)
+    page.keyboard.press("Control+z")
+    assert_empty_answer(page)
+    assert pad_ink_box(page) is None
+
+
+def test_clear_button_empties_prediction_and_bars(page: Page) -> None:
+    draw_with_mouse(page, DIGIT_STROKES[4])
+    wait_for_answer(page)
+    requests = predict_requests(page)
+
+    page.get_by_test_id("clear").click()
+
+    assert_empty_answer(page)
+    assert pad_ink_box(page) is None
+    page.wait_for_timeout(300)
+    assert requests == [], "clearing does not ask the server anything"
+
+
+@pytest.mark.parametrize("key", ["Escape", "Delete", "Backspace"])
+def test_keyboard_clears(page: Page, key: str) -> None:
+    draw_with_mouse(page, DIGIT_STROKES[7])
+    wait_for_answer(page)
+    page.keyboard.press(key)
+    assert_empty_answer(page)
+    assert pad_ink_box(page) is None
+
+
+def test_answer_arriving_after_clear_is_ignored(page: Page) -> None:
+    held: list[Any] = []
+    page.route(f"**{PREDICT_PATH}", lambda route: held.append(route))
+    draw_with_mouse(page, DIGIT_STROKES[1])
+    for _ in range(100):  # route handlers run while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(20)
+    assert held, "drawing should have sent a request"
+
+    page.keyboard.press("Escape")
+    for route in held:
+        # The page aborted this request when it cleared; answering it may raise.
+        with contextlib.suppress(Exception):
+            route.continue_()
+    page.wait_for_timeout(500)
+    assert_empty_answer(page)
+
+
+def test_brush_width_changes_line_thickness(page: Page) -> None:
+    line = [[(0.2, 0.5), (0.8, 0.5)]]
+    page.get_by_label("Brush").fill("8")
+    draw_with_mouse(page, line)
+    thin = pad_ink_box(page)
+    page.keyboard.press("Escape")
+
+    page.get_by_label("Brush").fill("36")
+    draw_with_mouse(page, line)
+    thick = pad_ink_box(page)
+    wait_for_answer(page)
+
+    assert thin is not None
+    assert thick is not None
+    assert (thick["bottom"] - thick["top"]) > 3 * (thin["bottom"] - thin["top"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Coordinates, touch and small screens
+
+
+@pytest.mark.parametrize(
+    ("context_options", "scroll_y"),
+    [
+        pytest.param({"viewport": {"width": 900, "height": 420}}, 180, id="scrolled"),
+        pytest.param({"device_scale_factor": 2}, 0, id="hidpi"),
+    ],
+)
+def test_pointer_positions_map_onto_the_pad(
+    new_page: Callable[..., Page], context_options: dict[str, Any], scroll_y: int
+) -> None:
+    page: Page = new_page(**context_options)
+    page.goto("/")
+    if scroll_y:
+        page.evaluate(f"window.scrollTo(0, {scroll_y})")
+        assert page.evaluate("window.scrollY") > 0, "the page should be taller than the viewport"
+    stroke = [(0.3, 0.25), (0.3, 0.75)]  # a 1 left of centre, so a mapping error would show
+
+    draw_with_mouse(page, [stroke])
+
+    ink = pad_ink_box(page)
+    assert ink is not None
+    assert (ink["left"] + ink["right"]) / 2 == pytest.approx(0.3, abs=0.02)
+    assert ink["top"] == pytest.approx(0.25, abs=0.06)
+    assert ink["bottom"] == pytest.approx(0.75, abs=0.06)
+    assert wait_for_answer(page) == "1"
+
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
+
+
+def test_phone_viewport_shows_the_whole_pad(new_page: Callable[..., Page]) -> None:
+    page: Page = new_page(**PHONE)
+    page.goto("/")
+    box = page.get_by_test_id("pad").bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 390
+    assert box["width"] >= 250, "the pad should use most of a phone's width"
+    assert box["y"] + box["height"] <= 844, "the whole pad fits on the first screen"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scrolling"
+
+
+def test_touch_drawing_predicts(new_page: Callable[..., Page]) -> None:
+    page: Page = new_page(**PHONE)
+    page.goto("/")
+    scroll_before = page.evaluate("window.scrollY")
+
+    draw_with_touch(page, DIGIT_STROKES[7])
+
+    assert wait_for_answer(page) == "7"
+    assert page.evaluate("window.scrollY") == scroll_before, "drawing must not scroll the page"
+    ink = pad_ink_box(page)
+    assert ink is not None
+    assert ink["left"] == pytest.approx(0.3, abs=0.05)
