@@ -88,33 +88,38 @@ def pad_to_screen(page: Page, point: Point) -> Point:
     return box["x"] + point[0] * box["width"], box["y"] + point[1] * box["height"]
 
 
-def draw_with_mouse(page: Page, strokes: list[Stroke], steps: int = 4) -> None:
+def densify(stroke: Stroke, max_gap: float = 0.03) -> Stroke:
+    """The stroke with extra points so no two neighbours are more than max_gap apart, like
+    the closely spaced samples of a real hand."""
+    points = [stroke[0]]
+    for start, end in itertools.pairwise(stroke):
+        n = max(1, math.ceil(math.dist(start, end) / max_gap))
+        points += [
+            (start[0] + (end[0] - start[0]) * i / n, start[1] + (end[1] - start[1]) * i / n)
+            for i in range(1, n + 1)
+        ]
+    return points
+
+
+def draw_with_mouse(page: Page, strokes: list[Stroke]) -> None:
     """Draw each stroke as one press-move-release of the real mouse."""
     for stroke in strokes:
-        page.mouse.move(*pad_to_screen(page, stroke[0]))
+        points = [pad_to_screen(page, point) for point in densify(stroke)]
+        page.mouse.move(*points[0])
         page.mouse.down()
-        for point in stroke[1:]:
-            page.mouse.move(*pad_to_screen(page, point), steps=steps)
+        for point in points[1:]:
+            page.mouse.move(*point)
         page.mouse.up()
 
 
-def draw_with_touch(page: Page, strokes: list[Stroke], steps: int = 4) -> None:
+def draw_with_touch(page: Page, strokes: list[Stroke]) -> None:
     """Draw each stroke with one finger, through Chrome DevTools Protocol touch events."""
     cdp = page.context.new_cdp_session(page)
     for stroke in strokes:
-        x, y = pad_to_screen(page, stroke[0])
-        cdp.send(
-            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]}
-        )
-        for start, end in itertools.pairwise(stroke):
-            for i in range(1, steps + 1):
-                px = start[0] + (end[0] - start[0]) * i / steps
-                py = start[1] + (end[1] - start[1]) * i / steps
-                x, y = pad_to_screen(page, (px, py))
-                cdp.send(
-                    "Input.dispatchTouchEvent",
-                    {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]},
-                )
+        points = [pad_to_screen(page, point) for point in densify(stroke)]
+        for i, (x, y) in enumerate(points):
+            kind = "touchStart" if i == 0 else "touchMove"
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
         cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
     cdp.detach()
 
@@ -282,18 +287,18 @@ def test_drawn_digit_is_recognised(
 
 def test_predicts_live_while_drawing(page: Page) -> None:
     requests = predict_requests(page)
-    stroke = DIGIT_STROKES[0][0]
-    page.mouse.move(*pad_to_screen(page, stroke[0]))
+    points = [pad_to_screen(page, point) for point in densify(DIGIT_STROKES[0][0])]
+    page.mouse.move(*points[0])
     page.mouse.down()
-    for point in stroke[1:20]:
-        page.mouse.move(*pad_to_screen(page, point), steps=2)
+    for point in points[: len(points) // 2]:
+        page.mouse.move(*point)
     page.wait_for_function(
         "() => document.querySelector('[data-testid=prediction]').textContent !== ''",
         timeout=ANSWER_TIMEOUT_MS,
     )
     assert requests, "a prediction should be requested before the stroke ends"
-    for point in stroke[20:]:
-        page.mouse.move(*pad_to_screen(page, point), steps=2)
+    for point in points[len(points) // 2 :]:
+        page.mouse.move(*point)
     page.mouse.up()
     assert wait_for_answer(page) == "0"
 

@@ -1,0 +1,102 @@
+"""The weight file: exact round trip, and every kind of damage refused with a clear message."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.network import MLP
+from model.weights_file import METADATA_KEY, WeightFileError, load_weights, save_weights
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    network = MLP([784, 16, 10], rng=np.random.default_rng(0))
+    path = tmp_path / "w.npz"
+    save_weights(path, network, {"normalization": {"mean": 0.13, "std": 0.31}})
+    return path
+
+
+def test_save_then_load_is_exact(saved: Path) -> None:
+    original = MLP([784, 16, 10], rng=np.random.default_rng(0))
+    network, metadata = load_weights(saved)
+    for name, value in original.parameters().items():
+        np.testing.assert_array_equal(network.parameters()[name], value)
+    assert metadata["layer_sizes"] == [784, 16, 10]
+    assert metadata["normalization"] == {"mean": 0.13, "std": 0.31}
+    assert not list(saved.parent.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(WeightFileError, match="not found"):
+        load_weights(tmp_path / "nope.npz")
+
+
+def test_truncated_file(saved: Path) -> None:
+    saved.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])
+    with pytest.raises(WeightFileError, match="not a readable"):
+        load_weights(saved)
+
+
+def test_bit_flip_in_weights_fails_the_checksum(saved: Path) -> None:
+    arrays = dict(np.load(saved))
+    arrays["dense0.W"] = arrays["dense0.W"].copy()
+    arrays["dense0.W"].view(np.uint32)[5, 3] ^= 1 << 4
+    np.savez(saved, **arrays)
+    with pytest.raises(WeightFileError, match="checksum"):
+        load_weights(saved)
+
+
+def test_raw_byte_flip_is_refused(saved: Path) -> None:
+    data = bytearray(saved.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    saved.write_bytes(bytes(data))
+    with pytest.raises(WeightFileError):
+        load_weights(saved)
+
+
+def test_wrong_shapes(saved: Path) -> None:
+    arrays = dict(np.load(saved))
+    arrays["dense1.W"] = np.zeros((16, 9), dtype=np.float32)
+    np.savez(saved, **arrays)
+    with pytest.raises(WeightFileError, match="shapes"):
+        load_weights(saved)
+
+
+def test_pickle_payload_is_never_unpickled(tmp_path: Path) -> None:
+    path = tmp_path / "evil.npz"
+    np.savez(path, **{"dense0.W": np.array([{"boom": 1}], dtype=object)})
+    with pytest.raises(WeightFileError, match="pickled"):
+        load_weights(path)
+
+
+def test_foreign_npz(tmp_path: Path) -> None:
+    path = tmp_path / "other.npz"
+    np.savez(path, weights=np.ones(3))
+    with pytest.raises(WeightFileError, match="not a digits weight file"):
+        load_weights(path)
+
+
+def test_foreign_zip_and_plain_text(tmp_path: Path) -> None:
+    zipped = tmp_path / "a.npz"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    text = tmp_path / "b.npz"
+    text.write_text("not a zip")
+    for path in (zipped, text):
+        with pytest.raises(WeightFileError):
+            load_weights(path)
+
+
+def test_future_format_version(saved: Path) -> None:
+    arrays = dict(np.load(saved))
+    metadata = json.loads(arrays[METADATA_KEY].tobytes())
+    metadata["format_version"] = 99
+    arrays[METADATA_KEY] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    np.savez(saved, **arrays)
+    with pytest.raises(WeightFileError, match="version 99"):
+        load_weights(saved)
