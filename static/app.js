@@ -18,6 +18,7 @@
   const brushValue = document.getElementById("brush-value");
   const undoButton = document.getElementById("undo");
   const clearButton = document.getElementById("clear");
+  const verdictRegion = document.getElementById("verdict");
   const prediction = document.getElementById("prediction");
   const confidence = document.getElementById("confidence");
   const statusLine = document.getElementById("status");
@@ -251,7 +252,7 @@
       showEmpty();
       return;
     }
-    prediction.dataset.state = "pending";
+    setState("pending");
     if (immediate) {
       clearTimeout(timer);
       timer = null;
@@ -292,8 +293,8 @@
       } else {
         showError(response.status, body && body.detail, current);
       }
-    } catch (error) {
-      if (inFlight !== request) return;
+    } catch {
+      if (inFlight !== request) return; // aborted by a clear, or cleared while failing
       showError(0, null, request.version === version);
     } finally {
       if (inFlight === request) {
@@ -320,6 +321,13 @@
 
   const percent = (p) => `${Math.round(p * 100)}%`;
 
+  /** empty | pending | ready | error. While pending (drawing, or a request on its way) the
+      live region is marked busy, so screen readers announce the settled answer only. */
+  function setState(state) {
+    prediction.dataset.state = state;
+    verdictRegion.setAttribute("aria-busy", String(state === "pending"));
+  }
+
   function verdict(digit, p) {
     if (p >= 0.9) return `That's a ${digit}.`;
     if (p >= 0.6) return `Probably a ${digit}.`;
@@ -328,8 +336,9 @@
 
   function showPrediction(body, current) {
     prediction.textContent = String(body.digit);
-    prediction.dataset.state = current ? "ready" : "pending";
-    confidence.textContent = `${percent(body.confidence)} sure`;
+    setState(current ? "ready" : "pending");
+    // Rounded down to 0.1%: a network that is 99.97% sure should not read "100% sure".
+    confidence.textContent = `${(Math.floor(body.confidence * 1000) / 10).toFixed(1)}% sure`;
     statusLine.textContent = verdict(body.digit, body.confidence);
     statusLine.classList.remove("is-error");
     showBars(body.probabilities, body.digit);
@@ -363,7 +372,7 @@
 
   function showEmpty() {
     prediction.textContent = "";
-    prediction.dataset.state = "empty";
+    setState("empty");
     confidence.textContent = "";
     statusLine.textContent = "Nothing drawn yet.";
     statusLine.classList.remove("is-error");
@@ -373,7 +382,7 @@
 
   function showError(status, detail, current) {
     prediction.textContent = "";
-    prediction.dataset.state = current ? "error" : "pending";
+    setState(current ? "error" : "pending");
     confidence.textContent = "";
     statusLine.classList.add("is-error");
     if (status === 0) {

@@ -33,9 +33,10 @@ CHROMIUM_ARGS = [
 ]
 SERVER_START_TIMEOUT_S = 30.0
 
-# Digit drawn -> digit the network answered, filled by the recognition tests and printed at
-# the end of the run.
-RECOGNITION_KEY = pytest.StashKey[dict[int, "int | None"]]()
+# Digit drawn -> (digit the network answered, its probability), filled by the recognition
+# tests and printed at the end of the run.
+Recognition = tuple[int, float]
+RECOGNITION_KEY = pytest.StashKey[dict[int, Recognition]]()
 
 
 def _unavailable(reason: str) -> None:
@@ -106,13 +107,20 @@ class ConsoleWatch:
     """Console errors and uncaught exceptions seen by the pages of one test."""
 
     errors: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)  # substrings a test says it will cause
 
     def attach(self, page: Page) -> None:
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
 
+    def expect(self, text: str) -> None:
+        """Tolerate console errors containing `text`, e.g. Chromium's note on a failed fetch."""
+        self.expected.append(text)
+
     def _on_console(self, message: Any) -> None:
-        if message.type in ("error", "assert"):
+        if message.type in ("error", "assert") and not any(
+            text in message.text for text in self.expected
+        ):
             self.errors.append(f"console.{message.type}: {message.text}")
 
 
@@ -156,7 +164,7 @@ def page(new_page: Callable[..., Page]) -> Page:
 
 
 @pytest.fixture(scope="session")
-def recognition_results(pytestconfig: pytest.Config) -> dict[int, int | None]:
+def recognition_results(pytestconfig: pytest.Config) -> dict[int, Recognition]:
     """Where the recognition tests record what the network made of each drawn digit."""
     return pytestconfig.stash.setdefault(RECOGNITION_KEY, {})
 
@@ -165,9 +173,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     results = config.stash.get(RECOGNITION_KEY, {})
     if not results:
         return
-    recognised = [drawn for drawn, answer in sorted(results.items()) if answer == drawn]
+    recognised = [drawn for drawn, (answer, _) in sorted(results.items()) if answer == drawn]
     terminalreporter.section("digits drawn with the mouse")
-    for drawn, answer in sorted(results.items()):
+    for drawn, (answer, probability) in sorted(results.items()):
         mark = "ok  " if answer == drawn else "MISS"
-        terminalreporter.write_line(f"{mark} drew {drawn}, the network said {answer}")
+        terminalreporter.write_line(
+            f"{mark} drew {drawn}, the network said {answer} ({probability:.1%})"
+        )
     terminalreporter.write_line(f"recognised {len(recognised)} of {len(results)}: {recognised}")

@@ -13,10 +13,13 @@ import math
 import urllib.request
 from collections.abc import Callable
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Route
+
+if TYPE_CHECKING:
+    from conftest import ConsoleWatch  # the `console` fixture's type; tests/browser/conftest.py
 
 pytestmark = pytest.mark.browser
 
@@ -265,17 +268,16 @@ def test_page_starts_empty_with_links_to_model_and_docs(page: Page) -> None:
 
 @pytest.mark.parametrize("digit", sorted(DIGIT_STROKES))
 def test_drawn_digit_is_recognised(
-    page: Page, digit: int, recognition_results: dict[int, int | None]
+    page: Page, digit: int, recognition_results: dict[int, tuple[int, float]]
 ) -> None:
     draw_with_mouse(page, DIGIT_STROKES[digit])
     answer = wait_for_answer(page)
-    recognition_results[digit] = int(answer) if answer.isdigit() else None
 
-    assert answer in "0123456789", f"prediction should be one digit: {answer!r}"
-    assert len(answer) == 1, f"prediction should be one digit: {answer!r}"
+    assert answer in set("0123456789"), f"prediction should be one digit: {answer!r}"
     values = [float(value) for value in probabilities(page)]
     assert sum(values) == pytest.approx(1.0, abs=1e-3)
     assert max(range(10), key=values.__getitem__) == int(answer), "the top bar is the answer"
+    recognition_results[digit] = (int(answer), max(values))
     ink = preview_ink(page)
     assert sum(1 for row in ink for value in row if value > 64) >= 10, "preview shows ink"
 
@@ -372,6 +374,37 @@ def test_answer_arriving_after_clear_is_ignored(page: Page) -> None:
             route.continue_()
     page.wait_for_timeout(500)
     assert_empty_answer(page)
+
+
+@pytest.mark.parametrize(
+    ("failure", "message", "console_note"),
+    [
+        pytest.param("no ink", "can't see any ink", "status of 422", id="no-ink"),
+        pytest.param("unreachable", "can't reach the server", "net::ERR_FAILED", id="offline"),
+    ],
+)
+def test_failed_prediction_shows_a_friendly_message(
+    page: Page, console: ConsoleWatch, failure: str, message: str, console_note: str
+) -> None:
+    console.expect(console_note)  # Chromium logs every failed fetch; that one is on purpose
+
+    def fail(route: Route) -> None:
+        if failure == "unreachable":
+            route.abort()
+        else:
+            route.fulfill(status=422, json={"detail": failure})
+
+    page.route(f"**{PREDICT_PATH}", fail)
+    draw_with_mouse(page, DIGIT_STROKES[1])
+
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=prediction]').dataset.state === 'error'",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    assert message in page.locator("#status").inner_text().lower()
+    assert page.get_by_test_id("prediction").inner_text() == ""
+    assert all(value in ("0", "") for value in probabilities(page))
+    assert pad_ink_box(page) is not None, "the drawing stays so the person can go on"
 
 
 def test_brush_width_changes_line_thickness(page: Page) -> None:
