@@ -27,7 +27,9 @@ def assert_prediction(body: dict, digit: int | None = None) -> None:
     assert body["confidence"] == max(body["probabilities"])
     assert body["digit"] == int(np.argmax(body["probabilities"]))
     pixels = np.array(body["input"])
-    assert pixels.shape == (28, 28) and pixels.min() >= 0 and pixels.max() <= 255
+    assert pixels.shape == (28, 28)
+    assert pixels.min() >= 0
+    assert pixels.max() <= 255
     if digit is not None:
         assert body["digit"] == digit
 
@@ -41,13 +43,15 @@ def test_healthz(client: TestClient) -> None:
 
 def test_model_info(client: TestClient) -> None:
     info = client.get("/api/model").json()
-    assert info["layer_sizes"][0] == 784 and info["layer_sizes"][-1] == 10
+    assert info["layer_sizes"][0] == 784
+    assert info["layer_sizes"][-1] == 10
     assert info["parameter_count"] == sum(
         a * b + b for a, b in zip(info["layer_sizes"], info["layer_sizes"][1:], strict=False)
     )
     assert 0.12 < info["normalization"]["mean"] < 0.14
     assert info["test_accuracy"] >= 0.985
-    assert len(info["weights_sha256"]) == 64 and info["trained_at"]
+    assert len(info["weights_sha256"]) == 64
+    assert info["trained_at"]
 
 
 def test_pixels_nested_are_used_as_is(client: TestClient, test_sample: Sample) -> None:
@@ -81,9 +85,16 @@ def test_image_as_bare_base64(client: TestClient, test_sample: Sample) -> None:
     assert_prediction(response.json(), int(labels[3]))
 
 
-@pytest.mark.parametrize("fmt,kind", [("PNG", "image/png"), ("JPEG", "image/jpeg"),
-                                      ("WEBP", "image/webp"), ("BMP", "image/bmp"),
-                                      ("GIF", "image/gif")])
+@pytest.mark.parametrize(
+    ("fmt", "kind"),
+    [
+        ("PNG", "image/png"),
+        ("JPEG", "image/jpeg"),
+        ("WEBP", "image/webp"),
+        ("BMP", "image/bmp"),
+        ("GIF", "image/gif"),
+    ],
+)
 def test_raw_image_body_dark_on_light(
     client: TestClient, test_sample: Sample, fmt: str, kind: str
 ) -> None:
@@ -91,20 +102,22 @@ def test_raw_image_body_dark_on_light(
     paper = Image.fromarray(255 - images[4]).resize((200, 200), Image.Resampling.BILINEAR)
     buffer = io.BytesIO()
     paper.convert("RGB").save(buffer, format=fmt)
-    response = client.post("/api/predict", content=buffer.getvalue(), headers={"Content-Type": kind})
+    response = client.post(
+        "/api/predict", content=buffer.getvalue(), headers={"Content-Type": kind}
+    )
     assert response.status_code == 200, response.text
     assert_prediction(response.json(), int(labels[4]))
 
 
 def test_batch_keeps_order(client: TestClient, test_sample: Sample) -> None:
-    images, labels = test_sample
+    images, _labels = test_sample
     instances = [{"pixels": images[i].tolist()} for i in range(5)]
     instances.append({"image": data_url(canvas_png(images[5]))})
     response = client.post("/api/predict/batch", json={"instances": instances})
     assert response.status_code == 200
     predictions = response.json()["predictions"]
     assert len(predictions) == 6
-    for i, prediction in enumerate(predictions):
+    for _i, prediction in enumerate(predictions):
         assert_prediction(prediction)
     assert [p["input"] for p in predictions[:5]] == [images[i].tolist() for i in range(5)]
 
@@ -132,11 +145,11 @@ def test_batch_of_1000_is_allowed(client: TestClient, test_sample: Sample) -> No
 
 
 # ------------------------------------------------------------------ errors
-def post_json(client: TestClient, payload: object, path: str = "/api/predict"):  # noqa: ANN201
+def post_json(client: TestClient, payload: object, path: str = "/api/predict"):
     return client.post(path, json=payload)
 
 
-def assert_error(response, status: int, fragment: str = "") -> None:  # noqa: ANN001
+def assert_error(response, status: int, fragment: str = "") -> None:
     assert response.status_code == status, response.text
     detail = response.json()["detail"]
     assert detail
@@ -214,7 +227,9 @@ def test_out_of_range_pixels_are_422(client: TestClient, bad: float) -> None:
 @pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
 def test_non_finite_pixels_are_422(client: TestClient, literal: bytes) -> None:
     body = b'{"pixels": [' + b", ".join([b"0"] * 783 + [literal]) + b"]}"
-    response = client.post("/api/predict", content=body, headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/api/predict", content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code in (400, 422), response.text
 
 
@@ -240,9 +255,7 @@ def test_batch_error_names_the_instance(client: TestClient) -> None:
 def test_batch_over_item_limit_is_413() -> None:
     app = create_app(Settings(weights=SHIPPED_WEIGHTS, max_batch_items=3))
     with TestClient(app) as small:
-        response = small.post(
-            "/api/predict/batch", json={"instances": [{"pixels": [0] * 784}] * 4}
-        )
+        response = small.post("/api/predict/batch", json={"instances": [{"pixels": [0] * 784}] * 4})
     assert_error(response, 413, "limit")
 
 

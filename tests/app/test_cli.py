@@ -19,7 +19,11 @@ from tests.conftest import ROOT, SAMPLE_DIR
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
 
 
@@ -48,7 +52,8 @@ def test_serve_refuses_a_corrupt_weight_file(tmp_path: Path) -> None:
     bad.write_bytes(b"PK\x03\x04 definitely not a weight file")
     result = run_cli("serve", "--weights", str(bad), "--port", "0")
     assert result.returncode == 2
-    assert "Traceback" not in result.stderr and "bad.npz" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "bad.npz" in result.stderr
 
 
 def test_predict_reads_image_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,7 +73,8 @@ def test_predict_reports_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture
     bad.write_bytes(b"nope")
     assert main(["predict", str(bad), str(tmp_path / "missing.png")]) == 1
     err = capsys.readouterr().err
-    assert "x.png" in err and "missing.png" in err
+    assert "x.png" in err
+    assert "missing.png" in err
 
 
 def test_evaluate_json_on_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,10 +85,28 @@ def test_evaluate_json_on_the_sample(capsys: pytest.CaptureFixture[str]) -> None
     assert np.array(report["confusion"]).sum() == 1000
 
 
-def test_train_then_evaluate_what_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_then_evaluate_what_it_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "OUT.npz"
-    assert main(["train", "--data", str(SAMPLE_DIR), "--epochs", "1", "--limit", "500",
-                 "--val-size", "200", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(SAMPLE_DIR),
+                "--epochs",
+                "1",
+                "--limit",
+                "500",
+                "--val-size",
+                "200",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert main(["evaluate", "--weights", str(out), "--data", str(SAMPLE_DIR)]) == 0
     assert "accuracy" in capsys.readouterr().out
 

@@ -17,7 +17,10 @@ def test_confusion_matrix_counts() -> None:
     labels = np.array([0, 0, 1, 2, 2, 2])
     predicted = np.array([0, 1, 1, 2, 0, 2])
     matrix = confusion_matrix(labels, predicted)
-    assert matrix[0, 0] == 1 and matrix[0, 1] == 1 and matrix[2, 0] == 1 and matrix[2, 2] == 2
+    assert matrix[0, 0] == 1
+    assert matrix[0, 1] == 1
+    assert matrix[2, 0] == 1
+    assert matrix[2, 2] == 2
     assert matrix.sum() == 6
 
 
@@ -28,7 +31,8 @@ def test_shipped_weights_score_at_least_98_percent_on_the_sample() -> None:
     report = evaluate(network, images, labels, norm["mean"], norm["std"])
     assert report["accuracy"] >= 0.98
     per_class = np.array(report["per_class"])
-    assert per_class.shape == (10,) and per_class.min() > 0.9
+    assert per_class.shape == (10,)
+    assert per_class.min() > 0.9
     wrong = report["count"] - np.trace(np.array(report["confusion"]))
     assert len(report["mistakes"]) == min(wrong, 48)
     for mistake in report["mistakes"]:

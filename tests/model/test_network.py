@@ -11,7 +11,9 @@ from tests.conftest import numerical_gradient, relative_error
 
 
 def tiny_network(activation: str, seed: int = 0) -> MLP:
-    return MLP([6, 5, 4, 3], activation=activation, rng=np.random.default_rng(seed), dtype=np.float64)
+    return MLP(
+        [6, 5, 4, 3], activation=activation, rng=np.random.default_rng(seed), dtype=np.float64
+    )
 
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "sigmoid", "tanh"])
@@ -73,12 +75,13 @@ def test_input_gradient_needs_exactly_one_target(rng: np.random.Generator) -> No
 def test_predict_proba_rows_sum_to_one(rng: np.random.Generator) -> None:
     net = MLP([784, 32, 10], rng=rng)
     p = net.predict_proba(rng.standard_normal((7, 784)).astype(np.float32))
-    assert p.shape == (7, 10) and p.dtype == np.float32
+    assert p.shape == (7, 10)
+    assert p.dtype == np.float32
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_array_equal(net.predict(rng.standard_normal((7, 784))).shape, (7,))
 
 
-@pytest.mark.parametrize("optimizer,lr", [("sgd", 0.5), ("momentum", 0.1), ("adam", 0.01)])
+@pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.5), ("momentum", 0.1), ("adam", 0.01)])
 def test_overfits_one_tiny_batch(optimizer: str, lr: float) -> None:
     rng = np.random.default_rng(7)
     x = rng.standard_normal((16, 20)).astype(np.float32)

@@ -85,8 +85,20 @@ def test_ctrl_c_keeps_a_checkpoint_and_exits_130(
 
     monkeypatch.setattr(train_module, "train_epoch", interrupt)
     out = tmp_path / "w.npz"
-    code = main(["--data", str(SAMPLE_DIR), "--out", str(out), "--val-size", "300",
-                 "--hidden", "16", "--dropout", "0"])
+    code = main(
+        [
+            "--data",
+            str(SAMPLE_DIR),
+            "--out",
+            str(out),
+            "--val-size",
+            "300",
+            "--hidden",
+            "16",
+            "--dropout",
+            "0",
+        ]
+    )
     assert code == 130
     assert "--resume" in capsys.readouterr().err
     assert (tmp_path / "w.ckpt.npz").is_file()
@@ -97,16 +109,32 @@ def test_diverging_loss_stops_and_keeps_old_weights(
 ) -> None:
     out = tmp_path / "w.npz"
     out.write_bytes(b"previous good weights")
-    code = main(["--data", str(SAMPLE_DIR), "--out", str(out), "--val-size", "300",
-                 "--hidden", "32", "--dropout", "0", "--lr", "1e12", "--warmup-epochs", "0", "--optimizer", "sgd"])
+    code = main(
+        [
+            "--data",
+            str(SAMPLE_DIR),
+            "--out",
+            str(out),
+            "--val-size",
+            "300",
+            "--hidden",
+            "32",
+            "--dropout",
+            "0",
+            "--lr",
+            "1e12",
+            "--warmup-epochs",
+            "0",
+            "--optimizer",
+            "sgd",
+        ]
+    )
     assert code == 1
     assert "smaller --lr" in capsys.readouterr().err
     assert out.read_bytes() == b"previous good weights"
 
 
-def test_missing_data_tells_what_to_run(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_missing_data_tells_what_to_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--data", str(tmp_path), "--out", str(tmp_path / "w.npz")]) == 1
     assert "digits download" in capsys.readouterr().err
 
