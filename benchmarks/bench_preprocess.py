@@ -3,46 +3,19 @@
 The input imitates `canvas.toDataURL()` from the drawing page: 280x280 RGBA, transparent
 background, dark anti-aliased strokes about 18 px wide. Target: median decode + recipe <= 1 ms.
 
-    PYTHONPATH=. python benchmarks/bench_preprocess.py [--runs 2000]
+    python -m benchmarks.bench_preprocess [--runs 2000]
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import statistics
 import time
 from collections.abc import Callable
 
-from PIL import Image, ImageDraw
-
+from benchmarks.common import CANVAS, canvas_png
 from model.preprocess import image_to_mnist, ink_map, open_image, to_mnist
-
-CANVAS = 280
-STROKE = 18
-
-
-def canvas_png() -> bytes:
-    """A '4' drawn like a person on the canvas: RGBA PNG bytes, 280x280, transparent background."""
-    # Drawn 4x larger then reduced: ImageDraw lines are aliased, a browser canvas is not.
-    scale = 4
-    big = Image.new("RGBA", (CANVAS * scale, CANVAS * scale), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(big)
-    strokes = [
-        [(170, 40), (70, 170), (210, 170)],  # the slanted arm and the crossbar
-        [(165, 90), (160, 250)],  # the stem
-    ]
-    for stroke in strokes:
-        points = [(x * scale, y * scale) for x, y in stroke]
-        draw.line(points, fill=(20, 20, 20, 255), width=STROKE * scale, joint="curve")
-        for x, y in points:  # round caps, as with lineCap = "round"
-            r = STROKE * scale // 2
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=(20, 20, 20, 255))
-    image = big.resize((CANVAS, CANVAS), Image.Resampling.BOX)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")  # browsers write default zlib level, no optimisation
-    return buffer.getvalue()
 
 
 def median_ms(function: Callable[[], object], runs: int) -> tuple[float, float]:

@@ -315,7 +315,11 @@ def pixels_to_mnist(pixels: object) -> NDArray[np.uint8]:
     low, high = float(values.min()), float(values.max())
     if low < 0.0 or high > WHITE:
         raise PixelValueError(f"pixels must lie in 0..255; found values from {low:g} to {high:g}")
-    return np.rint(values).astype(np.uint8).reshape(FRAME, FRAME)
+    digit = np.rint(values).astype(np.uint8).reshape(FRAME, FRAME)
+    if not digit.any():
+        # Same rule as for images: a blank input is not a digit, so no guess is made.
+        raise NoInkError("no ink: every pixel is 0")
+    return digit
 
 
 def _pixels_as_array(pixels: object) -> NDArray[np.float64]:

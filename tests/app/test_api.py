@@ -245,10 +245,13 @@ def test_both_or_neither_input_is_422(client: TestClient) -> None:
     assert_error(post_json(client, {}), 422, "exactly one")
 
 
-def test_batch_error_names_the_instance(client: TestClient) -> None:
-    response = post_json(
-        client, {"instances": [{"pixels": [0] * 784}, {"pixels": [0] * 5}]}, "/api/predict/batch"
-    )
+def test_blank_pixels_are_no_ink_422(client: TestClient) -> None:
+    assert_error(post_json(client, {"pixels": [0] * 784}), 422, "no ink")
+
+
+def test_batch_error_names_the_instance(client: TestClient, test_sample: Sample) -> None:
+    good = {"pixels": test_sample[0][0].tolist()}
+    response = post_json(client, {"instances": [good, {"pixels": [0] * 5}]}, "/api/predict/batch")
     assert_error(response, 422, "instances[1]")
 
 

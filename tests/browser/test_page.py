@@ -16,10 +16,10 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page, Route
 
-if TYPE_CHECKING:
-    from conftest import ConsoleWatch  # the `console` fixture's type; tests/browser/conftest.py
+if TYPE_CHECKING:  # only for annotations: without Playwright, conftest.py skips these tests
+    from conftest import ConsoleWatch
+    from playwright.sync_api import Page, Route
 
 pytestmark = pytest.mark.browser
 
@@ -77,8 +77,10 @@ DIGIT_STROKES: dict[int, list[Stroke]] = {
     9: [[*arc(0.5, 0.36, 0.16, 0.15, 0, 365, 28), (0.66, 0.5), (0.62, 0.82)]],
 }
 
-# Digits the shipped model must get right from these paths; the others are reported.
-RELIABLE_DIGITS = {0, 1, 7}
+# Digits the shipped model must read from these paths; a miss on any other digit is reported
+# (as xfail and in the summary) without failing the run. With the first shipped weights all ten
+# were right at >99.9%, also scaled by 0.7 and 1.15, shifted, and drawn with brushes 12 and 30.
+RELIABLE_DIGITS = set(range(10))
 
 
 # ---------------------------------------------------------------------------------------------
