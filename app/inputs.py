@@ -35,6 +35,8 @@ IMAGE_TYPES = (
     "image/tiff",
     "application/octet-stream",
 )
+# Bodies up to this size are read and discarded before a 413; larger ones are cut off.
+DRAIN_LIMIT = 64 * 1024 * 1024
 DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*?;base64,", re.ASCII)
 
 
@@ -47,21 +49,34 @@ def status_for(error: PreprocessError) -> int:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, refusing (413) as soon as it exceeds `limit` bytes."""
+    """The whole body, or 413 once it exceeds `limit` bytes (memory stays bounded by `limit`).
+
+    An over-limit body of moderate size is still read to its end and thrown away: a server
+    that answers early and closes makes most clients see a reset instead of the 413.
+    """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"request body over the limit of {limit:,} bytes")
+    if declared is not None and declared.isdigit() and int(declared) > DRAIN_LIMIT:
+        raise _too_large(limit, close=True)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"request body over the limit of {limit:,} bytes")
-        chunks.append(chunk)
+        if size > DRAIN_LIMIT:
+            raise _too_large(limit, close=True)
+        if size <= limit:
+            chunks.append(chunk)
+    if size > limit:
+        raise _too_large(limit, close=False)
     body = b"".join(chunks)
     if not body:
         raise HTTPException(400, "empty request body")
     return body
+
+
+def _too_large(limit: int, close: bool) -> HTTPException:
+    # When the rest of the body is left unread, the connection cannot be reused: say so.
+    headers = {"Connection": "close"} if close else None
+    return HTTPException(413, f"request body over the limit of {limit:,} bytes", headers=headers)
 
 
 def media_type(request: Request) -> str:

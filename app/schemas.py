@@ -86,6 +86,30 @@ class ErrorResponse(BaseModel):
     detail: Any = Field(description="What was wrong with the request.")
 
 
+def inline_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with every `$ref` replaced by its definition, for `openapi_extra`.
+
+    A schema spliced into the OpenAPI document by hand cannot point into `#/components` (FastAPI
+    only lists the models routes declare) nor into its own `$defs` (a `#` pointer means the
+    document root), so it must be self-contained. Our models are not recursive.
+    """
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            resolved = {key: resolve(value) for key, value in node.items() if key != "$ref"}
+            if "$ref" in node:  # the definition, plus any keywords written beside the reference
+                return {**resolve(definitions[node["$ref"].rsplit("/", 1)[-1]]), **resolved}
+            return resolved
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    inlined: dict[str, Any] = resolve(schema)
+    return inlined
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI declarations for the error statuses a route can answer with."""
     descriptions = {

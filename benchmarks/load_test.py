@@ -15,6 +15,7 @@ import base64
 import json
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import httpx
@@ -65,7 +66,7 @@ def probes() -> list[Probe]:
             "/api/predict",
             json.dumps({"pixels": blank.tolist()}).encode(),
             json_type,
-            200,
+            422,
         ),
         Probe("wrong type", "/api/predict", b"7", "text/plain", 415),
         Probe("too big", "/api/predict", b"\0" * (3 * 1024 * 1024), "image/png", 413),
@@ -149,8 +150,8 @@ def main() -> None:
     print(f"{'latency':<16}p50 {result['p50_ms']} ms   p99 {result['p99_ms']} ms")
     print(f"{'unexpected':<16}{len(unexpected)}")
     print(f"{'server RSS':<16}{before:.1f} MB before, {after:.1f} MB after")
-    for line in sorted(set(unexpected))[:10]:
-        print("  ", line)
+    for line, count in sorted(Counter(unexpected).items())[:10]:
+        print(f"   {count:>5} x {line}")
     print(json.dumps(result))
 
 

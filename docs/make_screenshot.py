@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import uvicorn
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, ViewportSize, sync_playwright
 
 from app.main import create_app
 from app.settings import Settings
@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-VIEWPORT = {"width": 1000, "height": 700}
+VIEWPORT: ViewportSize = {"width": 1000, "height": 700}
 
 # Strokes as fractions of the pad (0..1), the way a person might draw each digit.
 STROKES: dict[int, list[list[tuple[float, float]]]] = {

@@ -24,6 +24,7 @@ from app.schemas import (
     ModelInfo,
     PredictResponse,
     error_responses,
+    inline_json_schema,
 )
 from model.predictor import Prediction
 
@@ -43,9 +44,7 @@ BATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {
-                "schema": BatchInput.model_json_schema(ref_template="#/components/schemas/{model}")
-            }
+            "application/json": {"schema": inline_json_schema(BatchInput)}
         },
     }
 }

@@ -10,6 +10,9 @@ from app.settings import Settings
 from tests.conftest import SHIPPED_WEIGHTS
 
 COUNT = {}
+schemathesis.serializer.alias("image/bmp", "application/octet-stream")
+schemathesis.serializer.alias("image/tiff", "application/octet-stream")
+
 
 def api_schema():
     config = schemathesis.Config.from_dict({
@@ -26,8 +29,9 @@ def test_api(case):
     COUNT[case.operation.label] = COUNT.get(case.operation.label, 0) + 1
     t=time.perf_counter()
     r = case.call()
-    print(case.operation.label, case.media_type, r.status_code, r.text[:150].replace("\n"," "))
-    case.validate_response(r, checks=[not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance])
+    print(case.operation.label, getattr(getattr(case.meta, "phase", None), "name", "?"), case.media_type, r.status_code, r.text[:150].replace("\n"," "))
+    from schemathesis.specs.openapi.checks import positive_data_acceptance
+    case.validate_response(r, excluded_checks=[positive_data_acceptance])
 
 def test_zz_count():
     print(COUNT)

@@ -13,18 +13,24 @@ import math
 import urllib.request
 from collections.abc import Callable
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
 if TYPE_CHECKING:  # only for annotations: without Playwright, conftest.py skips these tests
-    from conftest import ConsoleWatch
     from playwright.sync_api import Page, Route
 
 pytestmark = pytest.mark.browser
 
 Point = tuple[float, float]
 Stroke = list[Point]
+
+
+class ConsoleWatch(Protocol):
+    """The part of conftest's `console` fixture a test uses to announce an error it causes."""
+
+    def expect(self, text: str) -> None: ...
+
 
 PREDICT_PATH = "/api/predict"
 ANSWER_TIMEOUT_MS = 10_000
