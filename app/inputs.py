@@ -93,6 +93,11 @@ def parse_json(body: bytes, model: type[BaseModel]) -> Any:
     except ValidationError as error:
         invalid = [e for e in error.errors(include_url=False) if e["type"] == "json_invalid"]
         if invalid:
+            reason = str(invalid[0].get("ctx", {}).get("error", ""))
+            if reason.startswith("number out of range"):
+                # Well-formed JSON whose integer is too long to read (over 4,300 digits): like
+                # 1e400, a value out of range (422), not a malformed body.
+                raise HTTPException(422, reason) from None
             raise HTTPException(400, f"malformed JSON: {invalid[0]['msg']}") from None
         raise HTTPException(422, _validation_detail(error)) from None
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
+# Strict: JSON true/false and "12" are refused (422), not read as 1.0 and 12.0. Integers are fine;
+# NaN and Infinity literals pass here and are refused by pixels_to_mnist (also 422).
 PixelGrid = list[list[float]] | list[float]
 
 

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from model.augment import AugmentParams
+
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("cosine", "step", "constant")
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
@@ -36,6 +38,15 @@ class TrainConfig:
     dropout: tuple[float, ...] = (0.2, 0.3, 0.2)  # one rate per dense layer input, or one for all
     l2: float = 1e-5  # 0.5 * l2 * ||W||^2 on weights, not biases
     label_smoothing: float = 0.0  # spread this much target mass over all classes
+    augment: bool = False  # distort every training batch afresh (model/augment.py)
+    aug_shift: float = 2.0  # augmentation: max shift in pixels
+    aug_rotation: float = 12.0  # augmentation: max rotation in degrees
+    aug_scale: float = 0.12  # augmentation: max relative scale change
+    aug_shear: float = 0.15  # augmentation: max shear (slant)
+    aug_elastic: float = 1.2  # augmentation: elastic displacement in pixels (0 = off)
+    aug_elastic_sigma: float = 4.0  # augmentation: smoothness of the elastic field, pixels
+    aug_thickness: float = 0.3  # augmentation: chance of thicker or thinner strokes
+    max_norm: float = 0.0  # cap each hidden unit's incoming weight norm (0 = off)
     seed: int = 0  # same seed, same model, bit for bit
     val_size: int = 5000  # held out from the TRAINING set to pick the best epoch
     limit: int = 0  # use only this many training examples (0 = all); for quick runs
@@ -66,10 +77,25 @@ class TrainConfig:
             (self.val_size >= 1, "val size must be at least 1"),
             (self.limit >= 0, "limit must be non-negative"),
             (self.warmup_epochs >= 0, "warmup epochs must be non-negative"),
+            (self.max_norm >= 0, "max norm must be non-negative"),
+            (0 <= self.aug_thickness <= 1, "aug thickness is a probability in [0, 1]"),
+            (self.aug_elastic_sigma > 0, "aug elastic sigma must be positive"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+    @property
+    def augment_params(self) -> AugmentParams:
+        return AugmentParams(
+            max_shift=self.aug_shift,
+            max_rotation=self.aug_rotation,
+            max_scale=self.aug_scale,
+            max_shear=self.aug_shear,
+            elastic_alpha=self.aug_elastic,
+            elastic_sigma=self.aug_elastic_sigma,
+            thickness_prob=self.aug_thickness,
+        )
 
     @property
     def checkpoint_path(self) -> str:

@@ -141,6 +141,18 @@ class MLP:
                 d.gradients["W"] += d.gradients["W"].dtype.type(l2) * d.parameters["W"]
         return loss, probabilities
 
+    def apply_max_norm(self, limit: float) -> None:
+        """Rescale each hidden unit's incoming weights to an L2 norm of at most `limit`.
+
+        The constraint of Srivastava et al. (2014): with dropout it lets a high learning rate
+        run without weights blowing up. The output layer is left free.
+        """
+        for dense in self.dense[:-1]:
+            W = dense.parameters["W"]  # (fan_in, fan_out): column j feeds unit j
+            norms = np.sqrt(np.einsum("ij,ij->j", W, W))
+            scale = np.minimum(1.0, limit / np.maximum(norms, 1e-12)).astype(W.dtype)
+            W *= scale
+
     def predict_proba(self, x: Array) -> Array:
         """Class probabilities in evaluation mode: (n, features) -> (n, classes)."""
         return softmax(self.forward(x, training=False))

@@ -359,7 +359,9 @@ def _pixels_as_array(pixels: object) -> NDArray[np.float64]:
         raise PixelValueError("pixels must be numbers in 0..255") from error
 
 
-def normalize(pixels: NDArray[np.uint8], mean: float, std: float) -> NDArray[np.float32]:
+def normalize(
+    pixels: NDArray[np.uint8] | NDArray[np.floating], mean: float, std: float
+) -> NDArray[np.float32]:
     """(pixels / 255 - mean) / std as float32, any shape; the one scaling for train, eval, serve."""
     if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
         raise ValueError(f"normalize needs a finite mean and a positive std, got {mean}, {std}")

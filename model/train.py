@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from model.augment import augment
 from model.config import TrainConfig, add_config_flags, config_from_args, format_config
 from model.data import (
     DataError,
@@ -59,7 +60,8 @@ class TrainingDivergedError(RuntimeError):
 class Dataset:
     """Normalised training and validation arrays, (n, 784) float32 and (n,) labels."""
 
-    x_train: NDArray[np.float32]
+    x_train: NDArray[np.float32]  # normalised, for training without augmentation
+    images_train: NDArray[np.uint8]  # (n, 28, 28) raw, for augmentation
     y_train: NDArray[np.uint8]
     x_val: NDArray[np.float32]
     y_val: NDArray[np.uint8]
@@ -120,7 +122,11 @@ def load_dataset(config: TrainConfig, log: Log) -> Dataset:
     log(f"data      {data_dir}: {len(train_idx):,} train, {len(val_idx):,} validation")
     log(f"normalise mean {mean:.4f}  std {std:.4f}")
     return Dataset(
-        x_train=normalize(train_images, mean, std),
+        # Augmented runs normalise each distorted batch instead of the whole set up front.
+        x_train=np.empty((0, 784), np.float32)
+        if config.augment
+        else normalize(train_images, mean, std),
+        images_train=images[train_idx],
         y_train=labels[train_idx],
         x_val=normalize(val_images, mean, std),
         y_val=labels[val_idx],
@@ -207,9 +213,15 @@ def train_epoch(
     weight_grads = [d.gradients["W"] for d in network.dense]
     loss_sum, correct, seen = 0.0, 0, 0
     grad_norm_sum = np.zeros(len(weight_grads))
+    params = config.augment_params
     for step in range(steps_per_epoch):
         batch = order[step * config.batch_size : (step + 1) * config.batch_size]
-        x, y = data.x_train[batch], data.y_train[batch]
+        y = data.y_train[batch]
+        if config.augment:
+            distorted = augment(data.images_train[batch] * np.float32(1 / 255), state.rng, params)
+            x = normalize(distorted.reshape(len(batch), -1) * np.float32(255), data.mean, data.std)
+        else:
+            x = data.x_train[batch]
         optimizer.lr = learning_rate(config, state.epoch * steps_per_epoch + step, steps_per_epoch)
         loss, probabilities = network.train_step_gradients(x, y, config.l2, config.label_smoothing)
         if not math.isfinite(loss):
@@ -218,6 +230,8 @@ def train_epoch(
                 f"(lr {optimizer.lr:.3g}); try a smaller --lr. Nothing was overwritten."
             )
         optimizer.step(parameters, gradients)
+        if config.max_norm > 0:
+            network.apply_max_norm(config.max_norm)
         loss_sum += loss * len(batch)
         correct += int((probabilities.argmax(axis=1) == y).sum())
         seen += len(batch)

@@ -319,7 +319,10 @@
   // ---------------------------------------------------------------------------------------
   // Showing the answer.
 
-  const percent = (p) => `${Math.round(p * 100)}%`;
+  // Rounded down, so 99.7% reads "99%" and only a certain answer reads "100%". The epsilon
+  // keeps 0.57 * 100 = 56.99999999999999 from becoming 56.
+  const floorTo = (x, step) => Math.floor(x / step + 1e-9) * step;
+  const percent = (p) => `${floorTo(p * 100, 1)}%`;
 
   /** empty | pending | ready | error. While pending (drawing, or a request on its way) the
       live region is marked busy, so screen readers announce the settled answer only. */
@@ -337,8 +340,7 @@
   function showPrediction(body, current) {
     prediction.textContent = String(body.digit);
     setState(current ? "ready" : "pending");
-    // Rounded down to 0.1%: a network that is 99.97% sure should not read "100% sure".
-    confidence.textContent = `${(Math.floor(body.confidence * 1000) / 10).toFixed(1)}% sure`;
+    confidence.textContent = `${floorTo(body.confidence * 100, 0.1).toFixed(1)}% sure`;
     statusLine.textContent = verdict(body.digit, body.confidence);
     statusLine.classList.remove("is-error");
     showBars(body.probabilities, body.digit);
