@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
 # Strict: JSON true/false and "12" are refused (422), not read as 1.0 and 12.0. Integers are fine;
 # NaN and Infinity literals pass here and are refused by pixels_to_mnist (also 422).
-PixelGrid = list[list[float]] | list[float]
+PixelGrid = list[list[StrictFloat]] | list[StrictFloat]
 
 
 class ImageInput(BaseModel):
@@ -76,6 +76,9 @@ class ModelInfo(BaseModel):
     test_accuracy: float | None
     val_accuracy: float | None
     trained_at: str | None = Field(description="When training finished (ISO 8601, UTC).")
+    temperature: float = Field(
+        description="Softmax temperature fitted on the validation split (1.0: uncalibrated)."
+    )
     weights_file: str
     weights_sha256: str
 

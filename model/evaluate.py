@@ -118,6 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", default=None, help="MNIST folder (default: $DIGITS_DATA, cache)")
     parser.add_argument("--split", choices=("test", "train"), default="test")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.add_argument(
+        "--robustness",
+        action="store_true",
+        help="also score shifted, scaled, rotated, thickened, thinned and pen re-drawn digits",
+    )
     args = parser.parse_args(argv)
     weights = args.weights or shipped_weights()
     try:
@@ -125,6 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         images, labels = load_mnist(resolve_data_dir(args.data), args.split)
         norm = metadata["normalization"]
         report = evaluate(network, images, labels, norm["mean"], norm["std"])
+        if args.robustness:
+            from model.robustness import robustness_report
+
+            report["robustness"] = robustness_report(
+                network, images, labels, norm["mean"], norm["std"]
+            )
     except (WeightFileError, DataError, DataNotFoundError) as error:
         print(f"digits evaluate: {error}", file=sys.stderr)
         return 2
@@ -134,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(f"weights   {weights}\nsplit     {args.split}")
         print(format_report(report))
+        if "robustness" in report:
+            print("\nrobustness (accuracy, each variant through the serving recipe)")
+            for name, value in report["robustness"].items():
+                print(f"  {name:<18} {value * 100:6.2f}%")
     return 0
 
 

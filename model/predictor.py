@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.data import sha256_file
+from model.losses import softmax
 from model.network import MLP
 from model.preprocess import normalize
 from model.weights_file import WeightFileError, load_weights
@@ -38,6 +39,10 @@ class Predictor:
         self.std = float(norm.get("std", 1.0))
         if not (np.isfinite(self.mean) and np.isfinite(self.std) and self.std > 0):
             raise WeightFileError(f"{path}: invalid normalisation {norm!r}")
+        # Temperature scaling fitted on the validation split (1.0 for uncalibrated files).
+        self.temperature = float(metadata.get("calibration", {}).get("temperature", 1.0))
+        if not (np.isfinite(self.temperature) and self.temperature > 0):
+            raise WeightFileError(f"{path}: invalid temperature {self.temperature!r}")
 
     @classmethod
     def from_file(cls, path: Path) -> Predictor:
@@ -45,9 +50,12 @@ class Predictor:
         return cls(network, metadata, Path(path), sha256_file(path))
 
     def probabilities(self, pixels: NDArray[np.uint8]) -> NDArray[np.float32]:
-        """(n, 28, 28) uint8, ink high -> (n, 10) probabilities."""
+        """(n, 28, 28) uint8, ink high -> (n, 10) calibrated probabilities."""
         x = normalize(pixels.reshape(len(pixels), -1), self.mean, self.std)
-        return self.network.predict_proba(x)
+        logits = self.network.forward(x)
+        if self.temperature != 1.0:
+            logits /= np.float32(self.temperature)
+        return softmax(logits)
 
     def predict(self, images: list[NDArray[np.uint8]]) -> list[Prediction]:
         """Score a list of 28x28 uint8 images in one batch, in order."""
@@ -79,6 +87,7 @@ class Predictor:
             "test_accuracy": metrics.get("test_accuracy"),
             "val_accuracy": metrics.get("val_accuracy"),
             "trained_at": self.metadata.get("created"),
+            "temperature": self.temperature,
             "weights_file": self.path.name,
             "weights_sha256": self.sha256,
         }

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.augment import augment
+from model.calibration import calibrate
 from model.config import TrainConfig, add_config_flags, config_from_args, format_config
 from model.data import (
     DataError,
@@ -36,6 +37,7 @@ from model.optimizers import Optimizer, make_optimizer
 from model.plots import write_training_plots
 from model.preprocess import normalize
 from model.progress import ProgressBar
+from model.robustness import robustness_report
 from model.weights_file import (
     METADATA_KEY,
     WeightFileError,
@@ -300,6 +302,18 @@ def finish(config: TrainConfig, state: TrainingState, data: Dataset, log: Log) -
         "data_sha256": checksums,
         "training_seconds": round(sum(row["seconds"] for row in state.history), 1),
     }
+    log("robustness on the test set (each through the serving recipe):")
+    metadata["robustness"] = robustness_report(
+        network, test_images, test_labels, data.mean, data.std, seed=config.seed
+    )
+    for name, value in metadata["robustness"].items():
+        log(f"  {name:<18} {value * 100:.2f}%")
+    metadata["calibration"] = calibrate(network.forward(data.x_val), data.y_val)
+    calibration = metadata["calibration"]
+    log(
+        f"calibration: temperature {calibration['temperature']:.3f}, "
+        f"ECE {calibration['ece_before']:.4f} -> {calibration['ece_after']:.4f}"
+    )
     written = save_weights(Path(config.out), network, metadata)
     log(
         f"best epoch {state.best_epoch}: validation {state.best_val_accuracy * 100:.2f}%, "

@@ -43,9 +43,7 @@ PREDICT_BODY: dict[str, Any] = {
 BATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {
-            "application/json": {"schema": inline_json_schema(BatchInput)}
-        },
+        "content": {"application/json": {"schema": inline_json_schema(BatchInput)}},
     }
 }
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 
 if TYPE_CHECKING:  # only for annotations: without Playwright, conftest.py skips these tests
-    from playwright.sync_api import Page, Route
+    from playwright.sync_api import Page, Request, Route
 
 pytestmark = pytest.mark.browser
 
@@ -200,9 +200,9 @@ def pad_ink_box(page: Page) -> dict[str, float] | None:
     return box
 
 
-def predict_requests(page: Page) -> list[Any]:
+def predict_requests(page: Page) -> list[Request]:
     """Start recording the POSTs to /api/predict the page makes from now on."""
-    requests: list[Any] = []
+    requests: list[Request] = []
     page.on(
         "request",
         lambda request: (
@@ -258,6 +258,7 @@ def test_page_has_no_inline_script_or_style(live_server: str) -> None:
     assert finder.problems == []
     assert "script-src 'self'" in csp, f"CSP header: {csp!r}"
     assert "style-src 'self'" in csp, f"CSP header: {csp!r}"
+    assert "unsafe-inline" not in csp, f"CSP header: {csp!r}"
 
 
 def test_page_starts_empty_with_links_to_model_and_docs(page: Page) -> None:

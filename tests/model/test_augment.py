@@ -33,8 +33,10 @@ def test_all_off_is_the_identity(digits: np.ndarray) -> None:
 
 def test_shape_dtype_and_range(digits: np.ndarray) -> None:
     out = augment(digits, np.random.default_rng(0), AugmentParams())
-    assert out.shape == digits.shape and out.dtype == np.float32
-    assert out.min() >= 0 and out.max() <= 1
+    assert out.shape == digits.shape
+    assert out.dtype == np.float32
+    assert out.min() >= 0
+    assert out.max() <= 1
     assert not np.allclose(out, digits)
 
 
