@@ -49,9 +49,13 @@ class Predictor:
         network, metadata = load_weights(path)
         return cls(network, metadata, Path(path), sha256_file(path))
 
+    def normalize(self, pixels: NDArray[np.uint8] | NDArray[np.floating]) -> NDArray[np.float32]:
+        """Grey levels 0..255 of any shape -> the network's input scale."""
+        return normalize(pixels, self.mean, self.std)
+
     def probabilities(self, pixels: NDArray[np.uint8]) -> NDArray[np.float32]:
         """(n, 28, 28) uint8, ink high -> (n, 10) calibrated probabilities."""
-        x = normalize(pixels.reshape(len(pixels), -1), self.mean, self.std)
+        x = self.normalize(pixels.reshape(len(pixels), -1))
         logits = self.network.forward(x)
         if self.temperature != 1.0:
             logits /= np.float32(self.temperature)
