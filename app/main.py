@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from app.routes import api, pages
-from app.security import SecurityHeadersMiddleware
+from app.security import SecurityHeadersMiddleware, security_headers
 from app.settings import Settings
 from model.predictor import Predictor
 from model.resources import resource_dir
@@ -65,4 +65,6 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code)
     # Logged here with the traceback; the client never sees internals.
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return JSONResponse({"detail": "internal server error"}, status_code=500)
+    # This response is sent outside SecurityHeadersMiddleware, so it carries the headers itself.
+    headers = {name.decode(): value.decode() for name, value in security_headers(request.url.path)}
+    return JSONResponse({"detail": "internal server error"}, status_code=500, headers=headers)

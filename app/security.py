@@ -25,8 +25,18 @@ COMMON_HEADERS = [
 ]
 
 
+def security_headers(path: str) -> list[tuple[bytes, bytes]]:
+    """Every header above for a response to `path`; the looser CSP only under /docs and /redoc."""
+    csp = DOCS_CSP if path.startswith(("/docs", "/redoc")) else PAGE_CSP
+    return [*COMMON_HEADERS, (b"content-security-policy", csp.encode())]
+
+
 class SecurityHeadersMiddleware:
-    """Pure ASGI middleware (no body buffering) that appends the headers above."""
+    """Pure ASGI middleware (no body buffering) that appends the headers above.
+
+    Starlette answers an unhandled exception outside every middleware, so the 500 handler in
+    app/main.py adds `security_headers` itself.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -35,15 +45,11 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
-        csp = DOCS_CSP if path.startswith(("/docs", "/redoc")) else PAGE_CSP
+        extra = security_headers(scope.get("path", ""))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += COMMON_HEADERS
-                headers.append((b"content-security-policy", csp.encode()))
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
