@@ -11,6 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, StrictFloat, model_validator
 PixelGrid = list[list[StrictFloat]] | list[StrictFloat]
 
 
+# A 28x28 PNG of a "1" (dark on white), so the schema's examples really work when sent.
+EXAMPLE_PNG_DATA_URL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAAAJElEQVR42mP8z4AbMDHQX5"
+    "IFhcfIwPB/gB00KjlAkoyDLWkCAKJDAzeTHA3dAAAAAElFTkSuQmCC"
+)
+EXAMPLE_PIXELS: list[Any] = [[255 if 5 <= row < 23 and 13 <= col < 16 else 0 for col in range(28)]
+                  for row in range(28)]  # fmt: skip
+
+
 class ImageInput(BaseModel):
     """One image: a PNG/JPEG/... as a data URL or bare base64, or 28x28 MNIST-style pixels."""
 
@@ -18,8 +27,8 @@ class ImageInput(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"image": "data:image/png;base64,iVBORw0KGgo..."},
-                {"pixels": [[0] * 28] * 28},
+                {"image": EXAMPLE_PNG_DATA_URL},
+                {"pixels": EXAMPLE_PIXELS},
             ]
         },
     )

@@ -69,15 +69,31 @@ BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPE
 
 
 # ------------------------------------------------------------------------------ environment
-def numpy_blas_threads() -> int:
-    """Threads NumPy's bundled OpenBLAS uses (asked from the library), else the CPU count."""
+def _openblas() -> ctypes.CDLL | None:
+    """NumPy's bundled OpenBLAS (already loaded by NumPy: same handle, same state), if found."""
     libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
     for lib in sorted(libs.glob("libscipy_openblas*.so*")):
-        handle = ctypes.CDLL(str(lib))  # already loaded by NumPy: same handle, same state
-        for symbol in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads"):
-            if hasattr(handle, symbol):
-                return int(getattr(handle, symbol)())
+        return ctypes.CDLL(str(lib))
+    return None
+
+
+def numpy_blas_threads() -> int:
+    """Threads NumPy's OpenBLAS uses (asked from the library), else the CPU count."""
+    handle = _openblas()
+    for symbol in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads"):
+        if handle is not None and hasattr(handle, symbol):
+            return int(getattr(handle, symbol)())
     return os.cpu_count() or 1
+
+
+def set_numpy_blas_threads(threads: int) -> None:
+    """Ask NumPy's OpenBLAS to use `threads` threads from now on (this process only)."""
+    handle = _openblas()
+    for symbol in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads"):
+        if handle is not None and hasattr(handle, symbol):
+            getattr(handle, symbol)(ctypes.c_int(threads))
+            return
+    raise RuntimeError("cannot find NumPy's OpenBLAS to set its thread count; use --threads 0")
 
 
 def blas_environment() -> dict[str, str]:
@@ -318,13 +334,22 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="MNIST folder (default: $DIGITS_DATA, cache)")
     parser.add_argument("--skip-rss", action="store_true", help="skip the peak-memory training run")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="BLAS threads for NumPy and PyTorch alike (default 0: what NumPy already uses)",
+    )
     args = parser.parse_args()
 
     data_dir = find_data(args.data)
     images, x, y = load_training_set(data_dir)
     data = as_dataset(images, x, y, data_dir)
     small = as_dataset(images[:WARMUP_ROWS], x[:WARMUP_ROWS], y[:WARMUP_ROWS], data_dir)
+    if args.threads > 0:
+        set_numpy_blas_threads(args.threads)
     threads = numpy_blas_threads()
+    load_before = os.getloadavg()[0]
     gflop = FLOPS_PER_SAMPLE * len(y) / 1e9
 
     contenders: dict[str, Callable[[int], object]] = {
@@ -358,6 +383,13 @@ def main() -> None:
     print(f"numpy {np.__version__}, OpenBLAS threads {threads}; {torch_note}")
     env = blas_environment()
     print("BLAS environment: " + (", ".join(f"{k}={v}" for k, v in env.items()) or "none set"))
+    cores = os.cpu_count() or 1
+    print(f"load average {load_before:.2f} on {cores} cores before starting")
+    if load_before > 0.5 * cores:
+        print(
+            "  warning: the machine is busy; BLAS thread pools (PyTorch's OpenMP pool most of\n"
+            "  all) slow down badly when another process holds a core. Compare with --threads 1."
+        )
     print(
         f"{len(y):,} images, batch {BATCH}, {gflop:.1f} GFLOP of GEMM per epoch, "
         f"{args.repeats} interleaved rounds"
@@ -384,6 +416,7 @@ def main() -> None:
     vs_gemm = paired_ratio("project train_epoch", "GEMM floor")
     bare_vs_torch = paired_ratio("bare step loop", "torch")
     bare_vs_gemm = paired_ratio("bare step loop", "GEMM floor")
+    load_after = os.getloadavg()[0]
     rss = None if args.skip_rss else training_peak_rss(data_dir)
 
     def yes_no(ok: bool | None) -> str:
@@ -433,6 +466,7 @@ def main() -> None:
         "numpy_threads": threads,
         "torch": torch_version,
         "blas_env": env,
+        "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
         "repeats": args.repeats,
         "seconds": {name: [round(t, 4) for t in ts] for name, ts in times.items()},
         "median_seconds": {name: round(m, 4) for name, m in medians.items()},

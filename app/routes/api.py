@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from app.deps import PredictorDep, SettingsDep
 from app.inputs import (
@@ -69,16 +70,20 @@ async def predict(
 ) -> PredictResponse:
     """JSON `{"image": ...}` or `{"pixels": ...}`, or a raw image body (`image/png`, ...)."""
     kind = media_type(request)
-    body = await read_body(request, settings.max_body_bytes)
-    if kind == "application/json":
-        pixels = item_to_pixels(parse_json(body, ImageInput), settings.image_limits)
-    elif kind in IMAGE_TYPES:
-        pixels = raw_image_to_pixels(body, settings.image_limits)
-    else:
+    if kind != "application/json" and kind not in IMAGE_TYPES:
         raise HTTPException(
             415, f"unsupported content type {kind or 'none'!r}; send JSON or an image"
         )
-    return to_response(predictor.predict([pixels])[0])
+    body = await read_body(request, settings.max_body_bytes)
+    # Decoding and the forward pass run in a worker thread, so a slow image never blocks the
+    # event loop (and with it /healthz and every other client).
+    if kind == "application/json":
+        item = parse_json(body, ImageInput)
+        pixels = await run_in_threadpool(item_to_pixels, item, settings.image_limits)
+    else:
+        pixels = await run_in_threadpool(raw_image_to_pixels, body, settings.image_limits)
+    prediction = await run_in_threadpool(predictor.predict, [pixels])
+    return to_response(prediction[0])
 
 
 @router.post(
@@ -100,8 +105,9 @@ async def predict_batch(
         raise HTTPException(
             413, f"{len(batch.instances)} instances; the limit is {settings.max_batch_items}"
         )
-    images = items_to_pixels(batch, settings.image_limits)
-    return BatchResponse(predictions=[to_response(p) for p in predictor.predict(images)])
+    images = await run_in_threadpool(items_to_pixels, batch, settings.image_limits)
+    predictions = await run_in_threadpool(predictor.predict, images)
+    return BatchResponse(predictions=[to_response(p) for p in predictions])
 
 
 @router.get("/api/model", response_model=ModelInfo, summary="Describe the served model")

@@ -278,3 +278,14 @@ def test_openapi_declares_every_error(client: TestClient) -> None:
 def test_server_keeps_answering_after_errors(client: TestClient) -> None:
     client.post("/api/predict", content=b"\x00" * 100, headers={"Content-Type": "image/png"})
     assert client.get("/healthz").status_code == 200
+
+
+def test_schema_examples_really_work(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]
+    examples = body["schema"]["examples"]
+    assert len(examples) == 2
+    for example in examples:
+        response = client.post("/api/predict", json=example)
+        assert response.status_code == 200, response.text
+        assert response.json()["digit"] == 1

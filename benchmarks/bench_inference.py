@@ -1,0 +1,156 @@
+"""Time inference with the shipped weights: one image (bare network and served path), and 10,000.
+
+- single image, network: `MLP.predict_proba` on a (1, 784) float32 row (target <= 40 us median);
+- single image, served path: `Predictor.predict([28x28 uint8])`, what /api/predict calls after
+  decoding (normalise, forward, softmax, float64 renormalise, Prediction objects);
+- batch: the 10,000 MNIST test images as a (10000, 784) float32 array, through
+  `model.evaluate.predict_in_batches` and a direct `predict_proba` (target >= 120,000 images/s).
+
+Each figure is measured in several rounds interleaved with the others, so a burst of load from
+another process spreads over all of them; medians are over every call of every round.
+Preprocessing of a canvas PNG is timed separately by benchmarks/bench_preprocess.py.
+
+    python -m benchmarks.bench_inference [--calls 20000] [--batch-repeats 30] [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.bench_train import blas_environment, find_data, numpy_blas_threads
+from model.data import load_mnist
+from model.evaluate import predict_in_batches
+from model.predictor import Predictor
+from model.preprocess import normalize
+from model.resources import shipped_weights
+
+TARGET_SINGLE_US = 40.0
+TARGET_BATCH_PER_S = 120_000.0
+ROUNDS = 5
+
+
+def call_times(function: Callable[[], object], calls: int) -> list[float]:
+    """Wall time of each of `calls` calls, in seconds."""
+    times = []
+    clock = time.perf_counter
+    for _ in range(calls):
+        start = clock()
+        function()
+        times.append(clock() - start)
+    return times
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(fraction * (len(ordered) - 1))]
+
+
+def main() -> None:
+    """Interleaved rounds, then a table of medians against the targets and one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=20_000, help="single-image calls, in all")
+    parser.add_argument("--batch-repeats", type=int, default=30, help="10,000-image passes")
+    parser.add_argument("--weights", type=Path, default=None, help="default: the shipped weights")
+    parser.add_argument("--data", default=None, help="MNIST folder (default: $DIGITS_DATA, cache)")
+    args = parser.parse_args()
+
+    weights = args.weights or shipped_weights()
+    predictor = Predictor.from_file(weights)
+    network = predictor.network
+    images, labels = load_mnist(find_data(args.data), "test")
+    x = normalize(images.reshape(len(images), -1), predictor.mean, predictor.std)  # (10000, 784)
+    one_row = np.ascontiguousarray(x[:1])  # (1, 784) float32
+    one_image = images[0]  # (28, 28) uint8, ink high
+
+    # Sanity: the served path and the batch path agree, and the model reads MNIST.
+    served = predictor.predict([one_image])[0]
+    batch_probabilities = network.predict_proba(x)
+    assert served.digit == int(batch_probabilities[0].argmax())
+    accuracy = float((batch_probabilities.argmax(axis=1) == labels).mean())
+
+    single: dict[str, Callable[[], object]] = {
+        "predict_proba (1, 784)": lambda: network.predict_proba(one_row),
+        "Predictor.predict([28x28 uint8])": lambda: predictor.predict([one_image]),
+    }
+    batch: dict[str, Callable[[], object]] = {
+        "predict_in_batches (10000, 784)": lambda: predict_in_batches(network, x),
+        "predict_proba (10000, 784)": lambda: network.predict_proba(x),
+    }
+    for function in single.values():
+        call_times(function, 1000)
+    for function in batch.values():
+        call_times(function, 2)
+
+    single_times: dict[str, list[float]] = {name: [] for name in single}
+    batch_times: dict[str, list[float]] = {name: [] for name in batch}
+    per_round_calls = max(args.calls // ROUNDS, 1)
+    per_round_batches = max(args.batch_repeats // ROUNDS, 1)
+    for _ in range(ROUNDS):
+        for name, function in single.items():
+            single_times[name] += call_times(function, per_round_calls)
+        for name, function in batch.items():
+            batch_times[name] += call_times(function, per_round_batches)
+
+    threads = numpy_blas_threads()
+    env = blas_environment()
+    print(
+        f"weights {weights.name} (test accuracy here {accuracy * 100:.2f}%), numpy {np.__version__}"
+        f", OpenBLAS threads {threads}, BLAS environment: "
+        + (", ".join(f"{k}={v}" for k, v in env.items()) or "none set")
+    )
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(f"{'figure':<44}{'median':>12}{'p99':>12}  {'target':<14}{'met':>4}")
+    record_single = {}
+    for name, times in single_times.items():
+        median_us = statistics.median(times) * 1e6
+        p99_us = percentile(times, 0.99) * 1e6
+        record_single[name] = {"median_us": round(median_us, 2), "p99_us": round(p99_us, 2)}
+        is_target = name.startswith("predict_proba")
+        target = f"<= {TARGET_SINGLE_US:.0f} us" if is_target else ""
+        met = ("yes" if median_us <= TARGET_SINGLE_US else "NO") if is_target else ""
+        print(f"{name + ', us':<44}{median_us:>12.1f}{p99_us:>12.1f}  {target:<14}{met:>4}")
+    record_batch = {}
+    for name, times in batch_times.items():
+        median_s = statistics.median(times)
+        rate = len(x) / median_s
+        slowest_rate = len(x) / max(times)
+        record_batch[name] = {"median_ms": round(median_s * 1e3, 3), "images_per_s": round(rate)}
+        met = "yes" if rate >= TARGET_BATCH_PER_S else "NO"
+        print(
+            f"{name + ', images/s':<44}{rate:>12,.0f}{slowest_rate:>12,.0f}  "
+            f"{'>= 120,000':<14}{met:>4}"
+        )
+    print("(batch rows: the p99 column is the slowest pass)")
+
+    single_median_us = record_single["predict_proba (1, 784)"]["median_us"]
+    batch_rate = record_batch["predict_proba (10000, 784)"]["images_per_s"]
+    record = {
+        "benchmark": "inference",
+        "weights": weights.name,
+        "numpy": np.__version__,
+        "numpy_threads": threads,
+        "blas_env": env,
+        "calls": per_round_calls * ROUNDS,
+        "batch_repeats": per_round_batches * ROUNDS,
+        "single": record_single,
+        "batch": record_batch,
+        "targets": {"single_us": TARGET_SINGLE_US, "batch_images_per_s": TARGET_BATCH_PER_S},
+        "meets_single": single_median_us <= TARGET_SINGLE_US,
+        "meets_batch": batch_rate >= TARGET_BATCH_PER_S,
+        "meets_batch_in_batches": (
+            record_batch["predict_in_batches (10000, 784)"]["images_per_s"] >= TARGET_BATCH_PER_S
+        ),
+    }
+    print(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()
