@@ -9,14 +9,16 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from fastapi import HTTPException, Request
 from numpy.typing import NDArray
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
-from app.schemas import BatchInput, ImageInput
+from app.schemas import BatchInput, ImageInput, inline_json_schema
+from app.settings import Settings
 from model.preprocess import (
     ImageDecodeError,
     ImageLimits,
@@ -35,9 +37,56 @@ IMAGE_TYPES = (
     "image/tiff",
     "application/octet-stream",
 )
+ItemT = TypeVar("ItemT", bound=ImageInput)
 # Bodies up to this size are read and discarded before a 413; larger ones are cut off.
 DRAIN_LIMIT = 64 * 1024 * 1024
 DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*?;base64,", re.ASCII)
+
+
+def image_body(schema: type[ImageInput]) -> dict[str, Any]:
+    """`openapi_extra` declaring what `read_image_input` accepts: JSON of `schema`, or raw bytes
+    of any image type."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": inline_json_schema(schema)},
+                **{kind: binary for kind in IMAGE_TYPES},
+            },
+        }
+    }
+
+
+async def read_image_input(
+    request: Request, settings: Settings, schema: type[ItemT]
+) -> tuple[NDArray[np.uint8], ItemT | None]:
+    """One image from JSON (`schema`: ImageInput or an extension of it) or a raw image body.
+
+    Returns the (28, 28) uint8 digit and the parsed JSON item (None for a raw image body).
+    Decoding runs in a worker thread, so a slow image never blocks the event loop (and with
+    it /healthz and every other client).
+    """
+    kind = media_type(request)
+    if kind != "application/json" and kind not in IMAGE_TYPES:
+        raise HTTPException(
+            415, f"unsupported content type {kind or 'none'!r}; send JSON or an image"
+        )
+    body = await read_body(request, settings.max_body_bytes)
+    if kind == "application/json":
+        item: ItemT = parse_json(body, schema)
+        return await run_in_threadpool(item_to_pixels, item, settings.image_limits), item
+    return await run_in_threadpool(raw_image_to_pixels, body, settings.image_limits), None
+
+
+def check_attack_limits(epsilon: int, steps: int, settings: Settings) -> None:
+    """422 unless the attack stays within the server's limits."""
+    if epsilon > settings.max_attack_epsilon:
+        raise HTTPException(
+            422, f"epsilon {epsilon} is over the limit of {settings.max_attack_epsilon}"
+        )
+    if steps > settings.max_attack_steps:
+        raise HTTPException(422, f"steps {steps} is over the limit of {settings.max_attack_steps}")
 
 
 def status_for(error: PreprocessError) -> int:

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from app.routes import api, pages
+from app.routes import api, explain, pages
 from app.security import SecurityHeadersMiddleware, security_headers
 from app.settings import Settings
 from model.predictor import Predictor
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     app.state.templates = Jinja2Templates(directory=resource_dir("templates", APP_DIR))
     app.mount("/static", StaticFiles(directory=resource_dir("static", APP_DIR)), name="static")
     app.include_router(api.router)
+    app.include_router(explain.router)
     app.include_router(pages.router)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
 # Strict: JSON true/false and "12" are refused (422), not read as 1.0 and 12.0. Integers are fine;
 # NaN and Infinity literals pass here and are refused by pixels_to_mnist (also 422).
@@ -90,6 +90,139 @@ class ModelInfo(BaseModel):
     )
     weights_file: str
     weights_sha256: str
+
+
+# ---------------------------------------------------------------- looking inside the network
+DEFAULT_ATTACK_EPSILON = 64  # pixel units 0..255: enough to turn most MNIST digits (tested)
+DEFAULT_ATTACK_STEPS = 20  # most attacks succeed within 10 steps
+
+
+class ExplainResponse(BaseModel):
+    digit: int = Field(ge=0, le=9, description="The most likely digit.")
+    probabilities: list[float] = Field(
+        min_length=10, max_length=10, description="One per digit 0..9, summing to 1."
+    )
+    saliency: list[list[float]] = Field(
+        description="28x28: the gradient of the predicted digit's score (its logit) with "
+        "respect to each input pixel, per 0..255 grey level. Positive: more ink there would "
+        "make the network surer."
+    )
+    grad_x_input: list[list[float]] = Field(
+        description="28x28: saliency times the pixel value, how much each pixel's ink added to "
+        "the score (zero where there is no ink)."
+    )
+    activations: list[list[float]] = Field(
+        description="One list per hidden layer: every unit's output (after ReLU) for this input."
+    )
+
+
+class AttackInput(ImageInput):
+    """One image and the digit to make the network see in it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"pixels": EXAMPLE_PIXELS, "target": 7},
+                {"image": EXAMPLE_PNG_DATA_URL, "target": 4, "epsilon": 48, "steps": 10},
+            ]
+        },
+    )
+
+    target: StrictInt = Field(ge=0, le=9, description="The digit the network should say.")
+    epsilon: StrictInt = Field(
+        default=DEFAULT_ATTACK_EPSILON,
+        ge=0,
+        le=255,
+        description="Largest change of any one pixel, in grey levels 0..255; at most the "
+        "server's limit (128 by default, DIGITS_MAX_ATTACK_EPSILON).",
+    )
+    steps: StrictInt = Field(
+        default=DEFAULT_ATTACK_STEPS,
+        ge=1,
+        description="Most gradient-sign steps to take (it stops early once the network says "
+        "`target`); at most the server's limit (50 by default, DIGITS_MAX_ATTACK_STEPS).",
+    )
+
+
+class AttackResponse(BaseModel):
+    digit: int = Field(ge=0, le=9, description="The prediction for `perturbed`.")
+    probabilities: list[float] = Field(
+        min_length=10, max_length=10, description="For `perturbed`, one per digit 0..9."
+    )
+    original_digit: int = Field(ge=0, le=9, description="The prediction for the input.")
+    perturbed: list[list[int]] = Field(
+        description="The changed 28x28 image, 0..255 ink high. Sent back as `pixels` to "
+        "/api/predict it gives `digit` again."
+    )
+    linf: int = Field(ge=0, le=255, description="The largest change of any pixel (0..255).")
+    steps_taken: int = Field(ge=0, description="Gradient steps taken (0: already `target`).")
+
+
+class LayerInfo(BaseModel):
+    name: str = Field(description="The parameters' prefix in the weight file, e.g. `dense0`.")
+    inputs: int
+    outputs: int
+    weights: int
+    biases: int
+    parameters: int
+    activation: str = Field(description="What follows the layer (softmax for the last).")
+    dropout: float = Field(description="Dropout rate on the layer's input during training.")
+
+
+class TrainingCurves(BaseModel):
+    """Per-epoch series, one list per quantity (None where an epoch did not record it)."""
+
+    epoch: list[int]
+    train_loss: list[float | None]
+    train_accuracy: list[float | None]
+    val_accuracy: list[float | None]
+    learning_rate: list[float | None] = Field(description="At the end of each epoch.")
+    seconds: list[float | None]
+    grad_norms: list[list[float | None]] = Field(
+        description="One series per dense layer: the norm of its weight gradient, epoch mean."
+    )
+
+
+class ConfusedPair(BaseModel):
+    true: int
+    predicted: int
+    count: int
+
+
+class Mistake(BaseModel):
+    index: int = Field(description="Position in the MNIST test set.")
+    true: int
+    predicted: int
+    confidence: float = Field(description="The probability the network gave `predicted`.")
+    pixels: list[list[int]] = Field(description="The 28x28 test digit, 0..255 ink high.")
+
+
+class FirstLayerPictures(BaseModel):
+    units: int = Field(description="Units in the first hidden layer.")
+    side: int = Field(description="Pictures are side x side (28; 0 if the input is not 28x28).")
+    scale: list[float] = Field(description="Per unit, its largest absolute weight.")
+    pixels_b64: str = Field(
+        description="Base64 of units x side x side bytes, unit after unit, row-major: "
+        "weight = (byte - 128) / 127 * scale[unit]."
+    )
+
+
+class ModelReport(ModelInfo):
+    """Everything the model page draws, from the network and its weight file's metadata."""
+
+    layers: list[LayerInfo]
+    best_epoch: int | None
+    training_seconds: float | None
+    per_class_accuracy: list[float] | None = Field(description="Test accuracy of each digit.")
+    confusion: list[list[int]] | None = Field(
+        description="10x10 test-set counts: row = true digit, column = predicted digit."
+    )
+    most_confused: list[ConfusedPair]
+    config: dict[str, Any] = Field(description="The training configuration.")
+    data_sha256: dict[str, str] = Field(description="SHA-256 of each training data file.")
+    curves: TrainingCurves | None
+    mistakes: list[Mistake] = Field(description="Misclassified test digits, most confident first.")
+    first_layer: FirstLayerPictures
 
 
 class Health(BaseModel):

@@ -23,6 +23,8 @@ class Settings:
     max_batch_items: int = 2000  # images in one batch request
     max_image_side: int = 4096  # width or height, read from the header before decoding
     max_image_pixels: int = 4096 * 4096  # width * height
+    max_attack_epsilon: int = 128  # /api/adversarial: largest allowed change of one pixel (0..255)
+    max_attack_steps: int = 50  # /api/adversarial: gradient steps; each is a forward + backward
 
     @property
     def image_limits(self) -> ImageLimits:

@@ -55,10 +55,11 @@ def pixel_gradient(
     towards `target` (what a targeted attack descends).
     """
     x = _normalised(predictor, pixels)
-    if target is not None:
-        grad = predictor.network.input_gradient(x, labels=np.array([target]))
-    else:
-        grad = predictor.network.input_gradient(x, class_index=class_index)
+    with predictor.gradient_network() as network:  # thread-safe: see Predictor
+        if target is not None:
+            grad = network.input_gradient(x, labels=np.array([target]))
+        else:
+            grad = network.input_gradient(x, class_index=class_index)
     # Chain rule through the normalisation x = (p / 255 - mean) / std.
     scale = np.float32(1.0 / (255.0 * predictor.std))
     return (grad * scale).reshape(28, 28).astype(np.float32)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +31,10 @@ class Prediction:
 
 
 class Predictor:
-    """Wraps an MLP with the mean/std it was trained with; thread-safe for inference."""
+    """Wraps an MLP with the mean/std it was trained with; thread-safe for inference.
+
+    Gradient work (saliency, attacks) goes through `gradient_network()`, never `network`.
+    """
 
     def __init__(self, network: MLP, metadata: dict[str, Any], path: Path, sha256: str) -> None:
         self.network = network
@@ -43,11 +50,27 @@ class Predictor:
         self.temperature = float(metadata.get("calibration", {}).get("temperature", 1.0))
         if not (np.isfinite(self.temperature) and self.temperature > 0):
             raise WeightFileError(f"{path}: invalid temperature {self.temperature!r}")
+        self._gradient_lock = threading.Lock()
+        self._gradient_copy: MLP | None = None
 
     @classmethod
     def from_file(cls, path: Path) -> Predictor:
         network, metadata = load_weights(path)
         return cls(network, metadata, Path(path), sha256_file(path))
+
+    @contextmanager
+    def gradient_network(self) -> Iterator[MLP]:
+        """A private copy of the network for forward + backward passes, one caller at a time.
+
+        Layers cache their forward pass for backward, so a backward pass on the shared network
+        could read the caches of another thread's forward (wrong masks, or a shape error when
+        that was a batch). `predict` only uses what forward returns, so it keeps sharing
+        `network`; gradient work is serialised on this copy, made on first use.
+        """
+        with self._gradient_lock:
+            if self._gradient_copy is None:
+                self._gradient_copy = copy.deepcopy(self.network)
+            yield self._gradient_copy
 
     def normalize(self, pixels: NDArray[np.uint8] | NDArray[np.floating]) -> NDArray[np.float32]:
         """Grey levels 0..255 of any shape -> the network's input scale."""

@@ -37,7 +37,7 @@ from model.optimizers import Optimizer, make_optimizer
 from model.plots import write_training_plots
 from model.preprocess import normalize
 from model.progress import ProgressBar
-from model.robustness import robustness_report
+from model.robustness import pen_redraw_dataset, robustness_report
 from model.weights_file import (
     METADATA_KEY,
     WeightFileError,
@@ -64,6 +64,7 @@ class Dataset:
 
     x_train: NDArray[np.float32]  # normalised, for training without augmentation
     images_train: NDArray[np.uint8]  # (n, 28, 28) raw, for augmentation
+    pen_train: NDArray[np.uint8] | None  # the same digits re-drawn with a constant pen
     y_train: NDArray[np.uint8]
     x_val: NDArray[np.float32]
     y_val: NDArray[np.uint8]
@@ -129,6 +130,7 @@ def load_dataset(config: TrainConfig, log: Log) -> Dataset:
         if config.augment
         else normalize(train_images, mean, std),
         images_train=images[train_idx],
+        pen_train=pen_versions(config, images[train_idx], log),
         y_train=labels[train_idx],
         x_val=normalize(val_images, mean, std),
         y_val=labels[val_idx],
@@ -137,6 +139,18 @@ def load_dataset(config: TrainConfig, log: Log) -> Dataset:
         data_dir=data_dir,
         checksums={p.name: sha256_file(p) for p in data_files(data_dir, "train")},
     )
+
+
+def pen_versions(
+    config: TrainConfig, images: NDArray[np.uint8], log: Log
+) -> NDArray[np.uint8] | None:
+    """Pen re-drawn copies of the training digits, made once, when `aug_pen` asks for them."""
+    if not (config.augment and config.aug_pen > 0):
+        return None
+    started = time.perf_counter()
+    redrawn = pen_redraw_dataset(images, np.random.default_rng([config.seed, 11]))
+    log(f"pen       re-drew {len(images):,} digits in {time.perf_counter() - started:.0f} s")
+    return redrawn
 
 
 # ------------------------------------------------------------------------------ state
@@ -220,7 +234,11 @@ def train_epoch(
         batch = order[step * config.batch_size : (step + 1) * config.batch_size]
         y = data.y_train[batch]
         if config.augment:
-            distorted = augment(data.images_train[batch] * np.float32(1 / 255), state.rng, params)
+            source = data.images_train[batch]
+            if data.pen_train is not None:
+                use_pen = state.rng.random(len(batch)) < config.aug_pen
+                source = np.where(use_pen[:, None, None], data.pen_train[batch], source)
+            distorted = augment(source * np.float32(1 / 255), state.rng, params)
             x = normalize(distorted.reshape(len(batch), -1) * np.float32(255), data.mean, data.std)
         else:
             x = data.x_train[batch]

@@ -9,13 +9,12 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import PredictorDep, SettingsDep
 from app.inputs import (
-    IMAGE_TYPES,
-    item_to_pixels,
+    image_body,
     items_to_pixels,
     media_type,
     parse_json,
-    raw_image_to_pixels,
     read_body,
+    read_image_input,
 )
 from app.schemas import (
     BatchInput,
@@ -31,16 +30,7 @@ from model.predictor import Prediction
 
 router = APIRouter()
 
-BINARY_BODY = {"schema": {"type": "string", "format": "binary"}}
-PREDICT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": ImageInput.model_json_schema()},
-            **{kind: BINARY_BODY for kind in IMAGE_TYPES},
-        },
-    }
-}
+PREDICT_BODY = image_body(ImageInput)
 BATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -69,19 +59,9 @@ async def predict(
     request: Request, predictor: PredictorDep, settings: SettingsDep
 ) -> PredictResponse:
     """JSON `{"image": ...}` or `{"pixels": ...}`, or a raw image body (`image/png`, ...)."""
-    kind = media_type(request)
-    if kind != "application/json" and kind not in IMAGE_TYPES:
-        raise HTTPException(
-            415, f"unsupported content type {kind or 'none'!r}; send JSON or an image"
-        )
-    body = await read_body(request, settings.max_body_bytes)
     # Decoding and the forward pass run in a worker thread, so a slow image never blocks the
     # event loop (and with it /healthz and every other client).
-    if kind == "application/json":
-        item = parse_json(body, ImageInput)
-        pixels = await run_in_threadpool(item_to_pixels, item, settings.image_limits)
-    else:
-        pixels = await run_in_threadpool(raw_image_to_pixels, body, settings.image_limits)
+    pixels, _ = await read_image_input(request, settings, ImageInput)
     prediction = await run_in_threadpool(predictor.predict, [pixels])
     return to_response(prediction[0])
 

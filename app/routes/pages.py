@@ -1,4 +1,4 @@
-"""HTML pages, rendered from templates/."""
+"""HTML pages, rendered from templates/: the drawing page and the model page."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.deps import PredictorDep
+from model.report import model_overview
 
 router = APIRouter()
 
@@ -15,5 +16,16 @@ def index(request: Request, predictor: PredictorDep) -> HTMLResponse:
     templates = request.app.state.templates
     response: HTMLResponse = templates.TemplateResponse(
         request, "index.html", {"model": predictor.info()}
+    )
+    return response
+
+
+@router.get("/model", response_class=HTMLResponse, include_in_schema=False)
+def model_page(request: Request, predictor: PredictorDep) -> HTMLResponse:
+    """The model page: text parts rendered here, charts drawn by static/model.js from
+    GET /api/model/report."""
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request, "model.html", {"model": model_overview(predictor)}
     )
     return response

@@ -1,0 +1,131 @@
+"""Looking inside the network: saliency and activations, a targeted attack, the model report.
+
+The input forms and error rules are those of /api/predict (see app/inputs.py); the work is done
+by model/explain.py and model/report.py in a worker thread.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import HTTPException
+from numpy.typing import NDArray
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import PredictorDep, SettingsDep
+from app.inputs import check_attack_limits, image_body, read_image_input
+from app.schemas import (
+    DEFAULT_ATTACK_EPSILON,
+    DEFAULT_ATTACK_STEPS,
+    AttackInput,
+    AttackResponse,
+    ExplainResponse,
+    ImageInput,
+    ModelReport,
+    error_responses,
+)
+from model.explain import Attack, Explanation, explain, targeted_attack
+from model.report import model_report
+
+router = APIRouter()
+
+# Gradients are tiny numbers (a pixel moves a logit by ~0.001): keep significant figures,
+# not decimal places. Five are far below anything a heatmap or a gradient check can see.
+SIGNIFICANT_DIGITS = 5
+
+
+def rounded(values: NDArray[Any]) -> Any:
+    """Nested lists of `values` at SIGNIFICANT_DIGITS significant figures (short JSON)."""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return float(f"{node:.{SIGNIFICANT_DIGITS}g}")
+
+    return walk(values.tolist())
+
+
+def to_explain_response(explanation: Explanation) -> ExplainResponse:
+    return ExplainResponse(
+        digit=explanation.digit,
+        probabilities=explanation.probabilities,
+        saliency=rounded(explanation.saliency),
+        grad_x_input=rounded(explanation.grad_x_input),
+        activations=[rounded(layer) for layer in explanation.activations],
+    )
+
+
+def to_attack_response(attack: Attack) -> AttackResponse:
+    return AttackResponse(
+        digit=attack.digit,
+        probabilities=attack.probabilities,
+        original_digit=attack.original_digit,
+        perturbed=attack.perturbed.tolist(),
+        linf=attack.linf,
+        steps_taken=attack.steps_taken,
+    )
+
+
+@router.post(
+    "/api/explain",
+    response_model=ExplainResponse,
+    responses=error_responses(400, 413, 415, 422),
+    openapi_extra=image_body(ImageInput),
+    summary="Saliency, gradient x input and hidden activations for one image",
+)
+async def explain_image(
+    request: Request, predictor: PredictorDep, settings: SettingsDep
+) -> ExplainResponse:
+    """The same inputs as /api/predict: JSON `{"image": ...}` or `{"pixels": ...}`, or a raw
+    image body. Gradients come from the network's own NumPy backward pass."""
+    pixels, _ = await read_image_input(request, settings, ImageInput)
+    explanation = await run_in_threadpool(explain, predictor, pixels)
+    return to_explain_response(explanation)
+
+
+@router.post(
+    "/api/adversarial",
+    response_model=AttackResponse,
+    responses=error_responses(400, 413, 415, 422),
+    openapi_extra=image_body(AttackInput),
+    summary="Change an image, within epsilon per pixel, until the network reads `target`",
+)
+async def adversarial(
+    request: Request,
+    predictor: PredictorDep,
+    settings: SettingsDep,
+    target: Annotated[
+        int | None,
+        Query(ge=0, le=9, description="With a raw image body only (JSON carries its own)."),
+    ] = None,
+    epsilon: Annotated[
+        int, Query(ge=0, le=255, description="With a raw image body only; see the JSON field.")
+    ] = DEFAULT_ATTACK_EPSILON,
+    steps: Annotated[
+        int, Query(ge=1, description="With a raw image body only; see the JSON field.")
+    ] = DEFAULT_ATTACK_STEPS,
+) -> AttackResponse:
+    """A targeted iterative gradient-sign attack on the 28x28 input (the image the network sees).
+
+    JSON: an `image` or `pixels` as for /api/predict plus `target`, and optionally `epsilon` and
+    `steps`. A raw image body (`image/png`, ...) takes them from the query string instead:
+    `POST /api/adversarial?target=3&epsilon=48`. Query parameters are ignored with JSON.
+    """
+    pixels, item = await read_image_input(request, settings, AttackInput)
+    if item is not None:
+        target, epsilon, steps = item.target, item.epsilon, item.steps
+    elif target is None:
+        raise HTTPException(422, "with a raw image body, give the target as ?target=0..9")
+    check_attack_limits(epsilon, steps, settings)
+    attack = await run_in_threadpool(targeted_attack, predictor, pixels, target, epsilon, steps)
+    return to_attack_response(attack)
+
+
+@router.get(
+    "/api/model/report",
+    response_model=ModelReport,
+    summary="Everything the model page shows: architecture, curves, metrics, mistakes, weights",
+)
+async def report(predictor: PredictorDep) -> ModelReport:
+    return ModelReport.model_validate(await run_in_threadpool(model_report, predictor))
