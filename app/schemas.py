@@ -200,10 +200,12 @@ class Mistake(BaseModel):
 class FirstLayerPictures(BaseModel):
     units: int = Field(description="Units in the first hidden layer.")
     side: int = Field(description="Pictures are side x side (28; 0 if the input is not 28x28).")
-    scale: list[float] = Field(description="Per unit, its largest absolute weight.")
+    scale: list[float] = Field(
+        description="Per unit, the |weight| shown at full colour (its 99th percentile)."
+    )
     pixels_b64: str = Field(
         description="Base64 of units x side x side bytes, unit after unit, row-major: "
-        "weight = (byte - 128) / 127 * scale[unit]."
+        "weight ~ (byte - 128) / 127 * scale[unit], clipped at +-scale[unit]."
     )
 
 

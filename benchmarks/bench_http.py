@@ -295,7 +295,7 @@ def main() -> None:
                 )
 
     def median(workers: int, key: str) -> float:
-        return statistics.median(run[key] for run in runs[workers])
+        return float(statistics.median(run[key] for run in runs[workers]))
 
     scaling = statistics.median(
         two["c16_rps"] / one["c16_rps"] for one, two in zip(runs[1], runs[2], strict=True)

@@ -15,7 +15,10 @@ ratio compares runs made side by side on the same (shared, noisy) machine:
 Then the peak resident memory of a real `python -m model.train --epochs 1` run, in a subprocess.
 Targets: train_epoch <= 0.5x torch and <= 1.3x the GEMM floor; training peak RSS <= 1.5 GB.
 
-    python -m benchmarks.bench_train [--repeats 3] [--data DIR] [--skip-rss]
+    python -m benchmarks.bench_train [--repeats 3] [--data DIR] [--threads N] [--skip-rss]
+
+On a shared machine compare with `--threads 1`: a 2-thread BLAS call stalls whenever another
+process holds the second core, and that hurts PyTorch's OpenMP pool most of all.
 
 PyTorch is optional: `pip install torch==2.13.0` (or `pip install -e .[bench]`).
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import dataclasses
+import functools
 import io
 import itertools
 import json
@@ -136,16 +140,17 @@ def as_dataset(images: np.ndarray, x: np.ndarray, y: np.ndarray, data_dir: Path)
         "data_dir": data_dir,
         "checksums": {},
     }
-    # Only the fields this version of Dataset has, so the benchmark follows the lead's changes.
-    names = {f.name for f in dataclasses.fields(Dataset)}
-    return Dataset(**{k: v for k, v in values.items() if k in names})
+    # Follow whatever fields this version of Dataset has: the ones above if present, None for
+    # any other (such fields hold augmentation extras, which the reference run does not use).
+    fields: dict[str, Any] = {f.name: values.get(f.name) for f in dataclasses.fields(Dataset)}
+    return Dataset(**fields)
 
 
 # ------------------------------------------------------------------------------ contenders
 def reference_config() -> TrainConfig:
     """The reference run as a TrainConfig: constant lr (no warm-up), no L2, no smoothing."""
     # No augmentation and no max-norm either, where this version of TrainConfig has them.
-    extras = {"augment": False, "max_norm": 0.0}
+    extras: dict[str, Any] = {"augment": False, "max_norm": 0.0}
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     return TrainConfig(
         **{k: v for k, v in extras.items() if k in names},
@@ -400,7 +405,7 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for round_index in range(args.repeats):
         for name, run in contenders.items():
-            seconds = timed(lambda run=run, seed=round_index: run(seed))
+            seconds = timed(functools.partial(run, round_index))
             times[name].append(seconds)
             print(f"  round {round_index + 1}: {name:<20} {seconds:7.3f} s", flush=True)
 

@@ -64,6 +64,7 @@ class Momentum(Optimizer):
         super().__init__(lr)
         self.momentum = momentum
         self.nesterov = nesterov
+        self._scratch: dict[str, Array] = {}
 
     def _update(self, key: str, param: Array, grad: Array) -> None:
         mu = param.dtype.type(self.momentum)
@@ -74,10 +75,17 @@ class Momentum(Optimizer):
         else:
             velocity *= mu
             velocity += grad
+        # One scratch array per parameter keeps the update free of temporaries.
+        step = self._scratch.get(key)
+        if step is None:
+            step = self._scratch[key] = np.empty_like(param)
         if self.nesterov:
-            param -= lr * (grad + mu * velocity)
+            np.multiply(velocity, mu, out=step)
+            step += grad
+            step *= lr
         else:
-            param -= lr * velocity
+            np.multiply(velocity, lr, out=step)
+        param -= step
 
 
 class Adam(Optimizer):

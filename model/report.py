@@ -22,6 +22,7 @@ from model.predictor import Predictor
 
 FRAME = 28  # first-layer weights and mistakes are shown as 28x28 pictures
 SIGNIFICANT_DIGITS = 5  # for curves: plenty for a chart, short in JSON
+CONTRAST_PERCENTILE = 99.0  # weight pictures saturate at this percentile of |weight|
 
 
 def significant(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
@@ -128,16 +129,17 @@ def mistakes_gallery(metadata: dict[str, Any]) -> list[dict[str, Any]]:
 def first_layer_pictures(network: MLP) -> dict[str, Any]:
     """Each first-layer unit's 784 incoming weights as a 28x28 picture, one byte per pixel.
 
-    Per unit, weights are scaled by that unit's largest |weight| to 1..255 with 128 for zero,
-    so every picture uses the full contrast; `scale` keeps the factor to undo it
-    (weight = (byte - 128) / 127 * scale). Packed unit after unit, row-major: base64 keeps the
+    Per unit, weights are divided by `scale`, that unit's 99th percentile of |weight|, and
+    clipped to -1..1, then stored as 1..255 with 128 for zero: every picture gets the full
+    contrast, and a few extreme weights cannot wash the rest out. To undo it,
+    weight ~ (byte - 128) / 127 * scale. Packed unit after unit, row-major: base64 keeps the
     512 x 784 numbers a few hundred kB instead of megabytes of JSON.
     """
     W = network.dense[0].parameters["W"].astype(np.float64)  # (784, units): column j feeds unit j
     if W.shape[0] != FRAME * FRAME:
         return {"units": int(W.shape[1]), "side": 0, "scale": [], "pixels_b64": ""}
-    scale = np.abs(W).max(axis=0)  # (units,)
-    unit_major = (W / np.maximum(scale, 1e-12)).T  # (units, 784) in -1..1
+    scale = np.percentile(np.abs(W), CONTRAST_PERCENTILE, axis=0)  # (units,)
+    unit_major = np.clip(W / np.maximum(scale, 1e-12), -1.0, 1.0).T  # (units, 784)
     pictures = np.rint(128 + 127 * unit_major).astype(np.uint8)
     return {
         "units": int(W.shape[1]),

@@ -216,7 +216,8 @@
     if (target.isContentEditable || target.tagName === "TEXTAREA" || target.tagName === "SELECT") {
       return true;
     }
-    return target.tagName === "INPUT" && target.type !== "range";
+    // Sliders, checkboxes and radio buttons take no text, so the shortcuts work there too.
+    return target.tagName === "INPUT" && !["range", "checkbox", "radio"].includes(target.type);
   }
 
   document.addEventListener("keydown", (event) => {
@@ -244,6 +245,7 @@
 
   function drawingChanged({ immediate }) {
     version += 1;
+    insideChanged();
     undoButton.disabled = strokes.length === 0;
     clearButton.disabled = strokes.length === 0;
     if (strokes.length === 0) {
@@ -345,6 +347,7 @@
     statusLine.classList.remove("is-error");
     showBars(body.probabilities, body.digit);
     showPreview(body.input);
+    predictionShown(body, current);
   }
 
   function showBars(probabilities, topDigit) {
@@ -380,6 +383,7 @@
     statusLine.classList.remove("is-error");
     showBars(null, -1);
     previewContext.clearRect(0, 0, preview.width, preview.height);
+    hideSaliency();
   }
 
   function showError(status, detail, current) {
@@ -397,6 +401,353 @@
     }
     showBars(null, -1);
     previewContext.clearRect(0, 0, preview.width, preview.height);
+    hideSaliency();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Looking inside: the saliency heatmap over the preview, the hidden layers' activations,
+  // and "make it a ...". Both ask the server about the 28x28 `input` of the last prediction
+  // that matched the pad (`settled`), never while the live prediction is still catching up,
+  // so they never slow it down. Answers are dropped when the drawing changed meanwhile.
+
+  const EXPLAIN_URL = "/api/explain";
+  const ATTACK_URL = "/api/adversarial";
+  const UNITS_PER_ROW = 256; // activation strips wrap after this many units
+  const STRIP_ROW_HEIGHT = 8; // canvas pixels per strip row (shown scaled, pixelated)
+  const HEAT_POSITIVE = [239, 68, 68]; // red: more ink here raises the score
+  const HEAT_NEGATIVE = [59, 130, 246]; // blue: lowers it
+
+  const saliencyToggle = document.getElementById("saliency-toggle");
+  const saliencyMode = document.getElementById("saliency-mode");
+  const saliencyCanvas = document.getElementById("saliency");
+  const saliencyStatus = document.getElementById("saliency-status");
+  const activationsBox = document.getElementById("activations");
+  const attackForm = document.getElementById("attack-form");
+  const attackButton = document.getElementById("attack");
+  const targetSelect = document.getElementById("target");
+  const epsilonInput = document.getElementById("epsilon");
+  const epsilonValue = document.getElementById("epsilon-value");
+  const attackStatus = document.getElementById("attack-status");
+  const attackResult = document.getElementById("attack-result");
+  const originalPrediction = document.getElementById("original-prediction");
+  const attackLinf = document.getElementById("attack-linf");
+  const perturbedPrediction = document.getElementById("perturbed-prediction");
+  const perturbedConfidence = document.getElementById("perturbed-confidence");
+  const attackCanvases = {
+    original: document.getElementById("attack-original"),
+    change: document.getElementById("attack-change"),
+    perturbed: document.getElementById("perturbed"),
+  };
+
+  let settled = null; // {version, input, digit}: the prediction that describes the pad
+  let explanation = null; // {version, body}: the latest /api/explain answer for `settled`
+  let explainRequest = null; // {controller, version}
+  let attackRequest = null; // {controller, version}
+
+  /** Called on every change of the drawing: whatever was shown no longer describes it. */
+  function insideChanged() {
+    settled = null;
+    abortRequest(explainRequest);
+    explainRequest = null;
+    abortRequest(attackRequest);
+    attackRequest = null;
+    hideSaliency();
+    activationsBox.classList.add("is-stale");
+    resetAttack(strokes.length === 0 ? "Draw a digit first." : "");
+  }
+
+  function abortRequest(request) {
+    if (request !== null) request.controller.abort();
+  }
+
+  /** Called with every prediction shown; `current` when it describes what is on the pad. */
+  function predictionShown(body, current) {
+    hideSaliency(); // the preview just changed under it
+    if (!current) return;
+    settled = { version, input: body.input, digit: body.digit };
+    attackButton.disabled = attackRequest !== null;
+    if (attackStatus.textContent === "") attackStatus.textContent = "Pick a digit and press “Make it so”.";
+    if (saliencyToggle.checked) requestExplanation();
+  }
+
+  function postJson(url, payload, signal) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(payload),
+      signal,
+    });
+  }
+
+  const failure = (status, detail) =>
+    status === 0
+      ? "can't reach the server"
+      : typeof detail === "string"
+        ? detail
+        : `error ${status}`;
+
+  // ---- saliency and activations ---------------------------------------------------------
+
+  async function requestExplanation() {
+    if (settled === null) return;
+    if (explanation !== null && explanation.version === settled.version) {
+      showExplanation();
+      return;
+    }
+    abortRequest(explainRequest);
+    const request = { controller: new AbortController(), version: settled.version };
+    explainRequest = request;
+    saliencyStatus.textContent = "";
+    try {
+      const response = await postJson(EXPLAIN_URL, { pixels: settled.input }, request.controller.signal);
+      const body = await response.json().catch(() => ({}));
+      if (explainRequest !== request) return; // superseded, cancelled or switched off
+      explainRequest = null;
+      if (request.version !== version) return;
+      if (response.ok && isExplanation(body)) {
+        explanation = { version: request.version, body };
+        showExplanation();
+      } else {
+        saliencyStatus.textContent = `Couldn't look inside (${failure(response.status, body && body.detail)}).`;
+      }
+    } catch {
+      if (explainRequest !== request) return;
+      explainRequest = null;
+      saliencyStatus.textContent = `Couldn't look inside (${failure(0)}).`;
+    }
+  }
+
+  function isExplanation(body) {
+    return (
+      body !== null &&
+      typeof body === "object" &&
+      Array.isArray(body.saliency) &&
+      body.saliency.length === 28 &&
+      Array.isArray(body.grad_x_input) &&
+      body.grad_x_input.length === 28 &&
+      Array.isArray(body.activations)
+    );
+  }
+
+  function selectedMode() {
+    const checked = saliencyMode.querySelector("input:checked");
+    return checked ? checked.value : "saliency";
+  }
+
+  function showExplanation() {
+    if (!saliencyToggle.checked || explanation === null || settled === null) return;
+    if (explanation.version !== settled.version) return;
+    drawHeatmap(explanation.body[selectedMode()]);
+    saliencyCanvas.hidden = false;
+    saliencyCanvas.dataset.state = "ready";
+    saliencyCanvas.dataset.digit = String(explanation.body.digit);
+    drawActivations(explanation.body.activations);
+  }
+
+  function hideSaliency() {
+    saliencyCanvas.hidden = true;
+    saliencyCanvas.dataset.state = saliencyToggle.checked ? "pending" : "off";
+  }
+
+  /** Signed map -> red/blue over the preview; opacity grows with |value| / the map's peak. */
+  function drawHeatmap(map) {
+    const context = saliencyCanvas.getContext("2d");
+    const image = context.createImageData(28, 28);
+    let peak = 0;
+    for (const row of map) for (const value of row) peak = Math.max(peak, Math.abs(value));
+    map.forEach((row, y) => {
+      row.forEach((value, x) => {
+        const offset = (y * 28 + x) * 4;
+        const colour = value >= 0 ? HEAT_POSITIVE : HEAT_NEGATIVE;
+        image.data[offset] = colour[0];
+        image.data[offset + 1] = colour[1];
+        image.data[offset + 2] = colour[2];
+        // A gentle power curve, so moderate values stay visible next to the peak.
+        image.data[offset + 3] = peak > 0 ? Math.round(235 * (Math.abs(value) / peak) ** 0.7) : 0;
+      });
+    });
+    context.putImageData(image, 0, 0);
+  }
+
+  /** One strip per hidden layer: a cell per unit, brighter the more active it is. */
+  function drawActivations(layers) {
+    const ink = getComputedStyle(activationsBox).color.match(/[\d.]+/g).map(Number);
+    const strips = layers.map((values, index) => {
+      const active = values.filter((v) => v > 0).length;
+      const peak = Math.max(0, ...values);
+      const strip = document.createElement("figure");
+      strip.className = "strip";
+      const caption = document.createElement("figcaption");
+      caption.textContent = `Hidden layer ${index + 1}: ${active} of ${values.length} units active`;
+      const canvas = document.createElement("canvas");
+      canvas.className = "strip-canvas";
+      const columns = Math.min(UNITS_PER_ROW, values.length);
+      const rows = Math.ceil(values.length / columns);
+      canvas.width = columns;
+      canvas.height = rows * STRIP_ROW_HEIGHT;
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", `${active} of ${values.length} units of hidden layer ${index + 1} are active`);
+      const context = canvas.getContext("2d");
+      const image = context.createImageData(canvas.width, canvas.height);
+      values.forEach((value, unit) => {
+        const alpha = peak > 0 ? Math.round(255 * Math.max(0, value / peak) ** 0.6) : 0;
+        const left = unit % columns;
+        const top = Math.floor(unit / columns) * STRIP_ROW_HEIGHT;
+        for (let dy = 0; dy < STRIP_ROW_HEIGHT - (rows > 1 ? 1 : 0); dy += 1) {
+          const offset = ((top + dy) * canvas.width + left) * 4;
+          image.data[offset] = ink[0];
+          image.data[offset + 1] = ink[1];
+          image.data[offset + 2] = ink[2];
+          image.data[offset + 3] = alpha;
+        }
+      });
+      context.putImageData(image, 0, 0);
+      strip.append(caption, canvas);
+      return strip;
+    });
+    activationsBox.replaceChildren(...strips);
+    activationsBox.classList.remove("is-stale");
+    activationsBox.dataset.state = "ready";
+  }
+
+  saliencyToggle.addEventListener("change", () => {
+    const on = saliencyToggle.checked;
+    saliencyMode.disabled = !on;
+    activationsBox.hidden = !on;
+    saliencyStatus.textContent = "";
+    if (on) {
+      saliencyCanvas.dataset.state = "pending";
+      activationsBox.dataset.state = activationsBox.dataset.state === "ready" ? "ready" : "pending";
+      requestExplanation();
+    } else {
+      abortRequest(explainRequest);
+      explainRequest = null;
+      saliencyCanvas.hidden = true;
+      saliencyCanvas.dataset.state = "off";
+    }
+  });
+
+  saliencyMode.addEventListener("change", showExplanation);
+
+  // ---- make it a ... --------------------------------------------------------------------
+
+  epsilonInput.addEventListener("input", () => {
+    epsilonValue.textContent = epsilonInput.value;
+  });
+
+  attackForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (settled === null || attackRequest !== null) return;
+    const target = Number(targetSelect.value);
+    const epsilon = Number(epsilonInput.value);
+    const input = settled.input;
+    const request = { controller: new AbortController(), version: settled.version };
+    attackRequest = request;
+    attackButton.disabled = true;
+    attackButton.setAttribute("aria-busy", "true");
+    attackResult.dataset.state = "pending";
+    attackStatus.classList.remove("is-error");
+    attackStatus.textContent = `Turning it into a ${target}…`;
+    try {
+      const response = await postJson(ATTACK_URL, { pixels: input, target, epsilon }, request.controller.signal);
+      const body = await response.json().catch(() => ({}));
+      if (attackRequest !== request) return; // the drawing changed: the panel was reset
+      if (response.ok && isAttack(body)) {
+        showAttack(body, input, target, epsilon);
+      } else {
+        showAttackError(failure(response.status, body && body.detail));
+      }
+    } catch {
+      if (attackRequest !== request) return;
+      showAttackError(failure(0));
+    } finally {
+      if (attackRequest === request) {
+        attackRequest = null;
+        attackButton.disabled = settled === null;
+        attackButton.removeAttribute("aria-busy");
+      }
+    }
+  });
+
+  function isAttack(body) {
+    return (
+      body !== null &&
+      typeof body === "object" &&
+      Number.isInteger(body.digit) &&
+      Number.isInteger(body.original_digit) &&
+      Array.isArray(body.perturbed) &&
+      body.perturbed.length === 28 &&
+      Array.isArray(body.probabilities)
+    );
+  }
+
+  function paintGrey(canvas, pixels) {
+    const context = canvas.getContext("2d");
+    const image = context.createImageData(28, 28);
+    pixels.forEach((row, y) => {
+      row.forEach((value, x) => {
+        const offset = (y * 28 + x) * 4;
+        image.data.set([value, value, value, 255], offset);
+      });
+    });
+    context.putImageData(image, 0, 0);
+  }
+
+  /** perturbed - original: red where ink was added, blue where it was taken away. */
+  function paintChange(canvas, original, perturbed, linf) {
+    const context = canvas.getContext("2d");
+    const image = context.createImageData(28, 28);
+    perturbed.forEach((row, y) => {
+      row.forEach((value, x) => {
+        const change = value - original[y][x];
+        const colour = change >= 0 ? HEAT_POSITIVE : HEAT_NEGATIVE;
+        const strength = linf > 0 ? Math.abs(change) / linf : 0;
+        image.data.set(
+          [colour[0] * strength, colour[1] * strength, colour[2] * strength, 255],
+          (y * 28 + x) * 4,
+        );
+      });
+    });
+    context.putImageData(image, 0, 0);
+  }
+
+  function showAttack(body, input, target, epsilon) {
+    paintGrey(attackCanvases.original, input);
+    paintChange(attackCanvases.change, input, body.perturbed, body.linf);
+    paintGrey(attackCanvases.perturbed, body.perturbed);
+    originalPrediction.textContent = String(body.original_digit);
+    attackLinf.textContent = String(body.linf);
+    perturbedPrediction.textContent = String(body.digit);
+    perturbedConfidence.textContent = `(${percent(body.probabilities[body.digit])} sure)`;
+    attackResult.hidden = false;
+    attackResult.dataset.state = body.digit === target ? "reached" : "missed";
+    attackStatus.classList.remove("is-error");
+    const steps = body.steps_taken === 1 ? "1 step" : `${body.steps_taken} steps`;
+    if (body.original_digit === target) {
+      attackStatus.textContent = `It already reads a ${target}: nothing to change.`;
+    } else if (body.digit === target) {
+      attackStatus.textContent = `Done in ${steps}: the network now reads a ${target}, though no pixel moved by more than ${body.linf} of 255.`;
+    } else {
+      attackStatus.textContent = `Not within ε = ${epsilon}: after ${steps} it reads a ${body.digit}. Try a larger ε.`;
+    }
+  }
+
+  function showAttackError(reason) {
+    attackResult.hidden = true;
+    attackResult.dataset.state = "error";
+    attackStatus.classList.add("is-error");
+    attackStatus.textContent = `Couldn't run the attack (${reason}).`;
+  }
+
+  function resetAttack(message) {
+    attackButton.disabled = true;
+    attackButton.removeAttribute("aria-busy");
+    attackResult.hidden = true;
+    attackResult.dataset.state = "empty";
+    perturbedPrediction.textContent = "";
+    perturbedConfidence.textContent = "";
+    attackStatus.classList.remove("is-error");
+    attackStatus.textContent = message;
   }
 
   showEmpty();

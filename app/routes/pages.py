@@ -5,18 +5,21 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from app.deps import PredictorDep
+from app.deps import PredictorDep, SettingsDep
+from app.schemas import DEFAULT_ATTACK_EPSILON
 from model.report import model_overview
 
 router = APIRouter()
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def index(request: Request, predictor: PredictorDep) -> HTMLResponse:
+def index(request: Request, predictor: PredictorDep, settings: SettingsDep) -> HTMLResponse:
     templates = request.app.state.templates
-    response: HTMLResponse = templates.TemplateResponse(
-        request, "index.html", {"model": predictor.info()}
-    )
+    context = {
+        "model": predictor.info(),
+        "attack": {"epsilon": DEFAULT_ATTACK_EPSILON, "max_epsilon": settings.max_attack_epsilon},
+    }
+    response: HTMLResponse = templates.TemplateResponse(request, "index.html", context)
     return response
 
 

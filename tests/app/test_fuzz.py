@@ -27,7 +27,12 @@ from tests.conftest import SHIPPED_WEIGHTS
 
 SEED = 20_240_601
 MAX_EXAMPLES = 150  # per operation in the fuzzing pass (examples and coverage come on top)
-MIN_CASES = {"POST /api/predict": 150, "POST /api/predict/batch": 150}  # the fuzzed operations
+MIN_CASES = {  # the fuzzed operations
+    "POST /api/predict": 150,
+    "POST /api/predict/batch": 150,
+    "POST /api/explain": 150,
+    "POST /api/adversarial": 150,
+}
 RESPONSE_SECONDS = 2.0  # "quickly": every answer, whatever was sent
 
 CONFIG = schemathesis.Config.from_dict(
@@ -76,20 +81,29 @@ def test_api_conforms_to_its_schema(case: Case[Any], case_counts: Counter[str]) 
 
 
 def test_fuzzed_schema_has_every_operation() -> None:
-    """The schema under test is the app's own, with all four operations and their error codes."""
-    labels = ["POST /api/predict", "POST /api/predict/batch", "GET /api/model", "GET /healthz"]
+    """The schema under test is the app's own, with every operation and its error codes."""
+    labels = [
+        "POST /api/predict",
+        "POST /api/predict/batch",
+        "POST /api/explain",
+        "POST /api/adversarial",
+        "GET /api/model",
+        "GET /api/model/report",
+        "GET /healthz",
+    ]
     assert len(schema) == len(labels)
     for label in labels:
         method, path = label.split()
         assert schema[path][method].label == label
     raw = schema.raw_schema
-    for path in ("/api/predict", "/api/predict/batch"):
+    for path in ("/api/predict", "/api/predict/batch", "/api/explain", "/api/adversarial"):
         assert {"200", "400", "413", "415", "422"} <= set(raw["paths"][path]["post"]["responses"])
 
 
-def test_batch_body_schema_is_self_contained() -> None:
+@pytest.mark.parametrize("path", ["/api/predict/batch", "/api/explain", "/api/adversarial"])
+def test_hand_written_body_schemas_are_self_contained(path: str) -> None:
     """Every `$ref` in a hand-written request body must resolve inside the document."""
-    text = str(schema.raw_schema["paths"]["/api/predict/batch"]["post"]["requestBody"])
+    text = str(schema.raw_schema["paths"][path]["post"]["requestBody"])
     assert "$ref" not in text
     assert "$defs" not in text
 
@@ -99,6 +113,8 @@ def test_batch_body_schema_is_self_contained() -> None:
     [
         ("/api/predict", "pixels"),
         ("/api/predict/batch", "instances"),
+        ("/api/explain", "pixels"),
+        ("/api/adversarial", "pixels"),
     ],
 )
 def test_successful_responses_match_their_schema(
@@ -110,9 +126,16 @@ def test_successful_responses_match_their_schema(
     payload: Any = (
         {"pixels": pixels} if body == "pixels" else {"instances": [{"pixels": pixels}] * 3}
     )
+    if path == "/api/adversarial":
+        payload["target"] = int(labels[0])  # already that digit: answered unchanged
     case = schema[path]["POST"].Case(body=payload, media_type="application/json")
     response = case.call_and_validate()
     assert response.status_code == 200
     result = response.json()
     digits = [result["digit"]] if body == "pixels" else [p["digit"] for p in result["predictions"]]
     assert digits == [int(labels[0])] * len(digits)
+
+
+def test_model_report_matches_its_schema() -> None:
+    response = schema["/api/model/report"]["GET"].Case().call_and_validate()
+    assert response.status_code == 200

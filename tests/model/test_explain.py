@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +90,36 @@ def test_attack_with_zero_epsilon_changes_nothing(
     attack = targeted_attack(shipped, image, target=0, epsilon=0, steps=5)
     np.testing.assert_array_equal(attack.perturbed, image)
     assert attack.linf == 0
+
+
+def test_gradients_stay_right_while_other_threads_use_the_model(
+    shipped: Predictor, sample: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """Layers cache their forward pass for backward; the server runs requests in a thread pool.
+
+    Batch predictions and other gradients running at the same time must not leak into a
+    gradient (through a shared network they did: wrong ReLU masks, or a shape error).
+    """
+    images = sample[0][:8]
+    expected = [pixel_gradient(shipped, image, class_index=3) for image in images]
+    stop = threading.Event()
+
+    def predict_batches() -> None:
+        while not stop.is_set():
+            shipped.predict(list(sample[0][:300]))
+
+    background = [threading.Thread(target=predict_batches) for _ in range(2)]
+    for thread in background:
+        thread.start()
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for _ in range(10):
+                results = pool.map(
+                    lambda i: pixel_gradient(shipped, images[i], class_index=3), range(8)
+                )
+                for got, want in zip(results, expected, strict=True):
+                    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+    finally:
+        stop.set()
+        for thread in background:
+            thread.join()

