@@ -63,6 +63,8 @@ def serve(argv: Sequence[str]) -> int:
         return 2
     import uvicorn
 
+    from app.server import NoDelayH11Protocol
+
     print(f"digits: serving {settings.weights.name} on http://{args.host}:{args.port}/")
     uvicorn.run(
         "app.main:create_app_from_env",
@@ -72,6 +74,7 @@ def serve(argv: Sequence[str]) -> int:
         workers=args.workers,
         log_level="info",
         server_header=False,
+        http=NoDelayH11Protocol,
     )
     return 0
 

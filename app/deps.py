@@ -10,11 +10,13 @@ from app.settings import Settings
 from model.predictor import Predictor
 
 
-def get_predictor(request: Request) -> Predictor:
+# async on purpose: FastAPI runs plain `def` dependencies in a worker thread, a hop that costs
+# more than these attribute reads.
+async def get_predictor(request: Request) -> Predictor:
     return cast(Predictor, request.app.state.predictor)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 

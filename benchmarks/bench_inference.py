@@ -11,6 +11,7 @@ another process spreads over all of them; medians are over every call of every r
 Preprocessing of a canvas PNG is timed separately by benchmarks/bench_preprocess.py.
 
     python -m benchmarks.bench_inference [--calls 20000] [--batch-repeats 30] [--data DIR]
+                                         [--threads N]
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_train import blas_environment, find_data, numpy_blas_threads
+from benchmarks.bench_train import (
+    blas_environment,
+    find_data,
+    numpy_blas_threads,
+    set_numpy_blas_threads,
+)
 from model.data import load_mnist
 from model.evaluate import predict_in_batches
 from model.predictor import Predictor
@@ -60,7 +66,12 @@ def main() -> None:
     parser.add_argument("--batch-repeats", type=int, default=30, help="10,000-image passes")
     parser.add_argument("--weights", type=Path, default=None, help="default: the shipped weights")
     parser.add_argument("--data", default=None, help="MNIST folder (default: $DIGITS_DATA, cache)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="OpenBLAS threads (default 0: leave as they are)"
+    )
     args = parser.parse_args()
+    if args.threads > 0:
+        set_numpy_blas_threads(args.threads)
 
     weights = args.weights or shipped_weights()
     predictor = Predictor.from_file(weights)

@@ -118,10 +118,7 @@ def load_dataset(config: TrainConfig, log: Log) -> Dataset:
         train_idx = train_idx[: config.limit]
     train_images = images[train_idx].reshape(len(train_idx), -1)
     val_images = images[val_idx].reshape(len(val_idx), -1)
-    # The global pixel statistics of the training split (about 0.1307 and 0.3081 on MNIST).
-    scaled = train_images.astype(np.float64) / 255.0
-    mean, std = float(scaled.mean()), float(scaled.std())
-    del scaled
+    mean, std = pixel_statistics(train_images)
     log(f"data      {data_dir}: {len(train_idx):,} train, {len(val_idx):,} validation")
     log(f"normalise mean {mean:.4f}  std {std:.4f}")
     return Dataset(
@@ -139,6 +136,19 @@ def load_dataset(config: TrainConfig, log: Log) -> Dataset:
         data_dir=data_dir,
         checksums={p.name: sha256_file(p) for p in data_files(data_dir, "train")},
     )
+
+
+def pixel_statistics(images: NDArray[np.uint8]) -> tuple[float, float]:
+    """Global mean and std of the pixels scaled to [0, 1] (about 0.1307 and 0.3081 on MNIST).
+
+    Computed from the 256-bin histogram: exact, and without a float copy of the whole set.
+    """
+    counts = np.bincount(images.ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256) / 255.0
+    total = counts.sum()
+    mean = float(counts @ levels / total)
+    std = float(np.sqrt(counts @ (levels - mean) ** 2 / total))
+    return mean, std
 
 
 def pen_versions(

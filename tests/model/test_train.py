@@ -164,3 +164,11 @@ def test_config_validation_messages() -> None:
     assert TrainConfig(hidden=(8, 8, 8), dropout=(0.25,)).dropout == (0.25,) * 4
     with pytest.raises(SystemExit):
         parse_args(["--optimizer", "rmsprop"])
+
+
+def test_pixel_statistics_match_the_direct_formula() -> None:
+    images = np.random.default_rng(0).integers(0, 256, (50, 28, 28)).astype(np.uint8)
+    mean, std = train_module.pixel_statistics(images)
+    scaled = images / 255.0
+    assert mean == pytest.approx(scaled.mean(), rel=1e-12)
+    assert std == pytest.approx(scaled.std(), rel=1e-12)
