@@ -21,6 +21,13 @@ SAMPLE_DIR = ROOT / "tests" / "data" / "mnist-sample"
 SHIPPED_WEIGHTS = ROOT / "weights" / "mnist_mlp.npz"
 
 
+def shipped_layer_sizes() -> list[int]:
+    """The shipped network's layer sizes, so tests follow the model when it is retrained."""
+    from model.weights_file import load_weights
+
+    return list(load_weights(SHIPPED_WEIGHTS)[0].layer_sizes)
+
+
 def numerical_gradient(
     f: Callable[[], float], x: NDArray[np.float64], eps: float = 1e-6
 ) -> NDArray[np.float64]:

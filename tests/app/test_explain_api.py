@@ -8,6 +8,7 @@ MNIST test sample.
 from __future__ import annotations
 
 import base64
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,12 @@ from app.settings import Settings
 from model.network import MLP
 from model.predictor import Predictor
 from tests.app.conftest import canvas_png, data_url
-from tests.conftest import SHIPPED_WEIGHTS, numerical_gradient, relative_error
+from tests.conftest import (
+    SHIPPED_WEIGHTS,
+    numerical_gradient,
+    relative_error,
+    shipped_layer_sizes,
+)
 
 Sample = tuple[np.ndarray, np.ndarray]
 ENDPOINTS = ("/api/explain", "/api/adversarial")
@@ -56,7 +62,7 @@ def test_explain_shapes(client: TestClient, test_sample: Sample) -> None:
     # grad x input is the saliency times the pixel: zero off the ink.
     np.testing.assert_allclose(grad_x_input, saliency * images[0], rtol=1e-4, atol=1e-9)
     assert (grad_x_input[images[0] == 0] == 0).all()
-    assert [len(layer) for layer in body["activations"]] == [512, 256]  # hidden layers
+    assert [len(layer) for layer in body["activations"]] == shipped_layer_sizes()[1:-1]
     assert min(min(layer) for layer in body["activations"]) >= 0  # after ReLU
 
 
@@ -304,8 +310,11 @@ def test_openapi_declares_both_endpoints(client: TestClient) -> None:
 # ------------------------------------------------------------------ /api/model/report
 def test_model_report(client: TestClient) -> None:
     report = client.get("/api/model/report").json()
-    assert report["layer_sizes"] == [784, 512, 256, 10]
-    assert [layer["parameters"] for layer in report["layers"]] == [401920, 131328, 2570]
+    sizes = shipped_layer_sizes()
+    assert report["layer_sizes"] == sizes
+    assert [layer["parameters"] for layer in report["layers"]] == [
+        a * b + b for a, b in itertools.pairwise(sizes)
+    ]
     assert sum(layer["parameters"] for layer in report["layers"]) == report["parameter_count"]
 
     curves = report["curves"]
@@ -329,11 +338,12 @@ def test_model_report(client: TestClient) -> None:
     assert confidences == sorted(confidences, reverse=True)
 
     first = report["first_layer"]
-    assert first["units"] == 512
+    units = shipped_layer_sizes()[1]
+    assert first["units"] == units
     assert first["side"] == 28
     pictures = np.frombuffer(base64.b64decode(first["pixels_b64"]), dtype=np.uint8)
-    assert pictures.size == 512 * 28 * 28
-    assert len(first["scale"]) == 512
+    assert pictures.size == units * 28 * 28
+    assert len(first["scale"]) == units
     assert set(report["data_sha256"]) >= {"train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"}
 
 
@@ -371,7 +381,10 @@ def test_model_page_renders_the_architecture_and_config(client: TestClient) -> N
     response = client.get("/model")
     assert response.status_code == 200
     html = response.text
-    for text in ("401,920", "131,328", "2,570", "535,818", "98.64%", "cosine"):
+    sizes = shipped_layer_sizes()
+    parameters = [a * b + b for a, b in itertools.pairwise(sizes)]
+    accuracy = client.get("/api/model").json()["test_accuracy"]
+    for text in [f"{p:,}" for p in (*parameters, sum(parameters))] + [f"{accuracy:.2%}", "cosine"]:
         assert text in html
     for testid in ("curves", "confusion", "mistakes", "weights-grid"):
         assert f'data-testid="{testid}"' in html

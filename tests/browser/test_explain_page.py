@@ -20,6 +20,7 @@ from tests.browser.test_page import (
     preview_ink,
     wait_for_answer,
 )
+from tests.conftest import shipped_layer_sizes
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Request
@@ -107,9 +108,10 @@ def test_activation_strips_show_each_hidden_layer(page: Page) -> None:
     strips = page.get_by_test_id("activations")
     assert strips.is_visible()
     captions = strips.locator("figcaption").all_inner_texts()
-    assert len(captions) == 2
-    assert "of 512 units active" in captions[0]
-    assert "of 256 units active" in captions[1]
+    hidden = shipped_layer_sizes()[1:-1]
+    assert len(captions) == len(hidden)
+    for caption, units in zip(captions, hidden, strict=True):
+        assert f"of {units} units active" in caption
     canvases = strips.locator("canvas")
     assert canvases.count() == 2
     for index in range(2):

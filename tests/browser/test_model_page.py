@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.browser.test_page import ANSWER_TIMEOUT_MS, _InlineCodeFinder
+from tests.conftest import shipped_layer_sizes
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -113,8 +114,9 @@ def test_page_text_shows_architecture_config_and_checksums(
     page = open_model_page(new_page)
     rows = page.get_by_test_id("architecture").locator("tbody tr")
     assert rows.count() == len(report["layers"])
-    assert "784 → 512" in rows.first.inner_text()
-    assert "401,920" in rows.first.inner_text()
+    sizes = shipped_layer_sizes()
+    assert f"784 → {sizes[1]}" in rows.first.inner_text()
+    assert f"{784 * sizes[1] + sizes[1]:,}" in rows.first.inner_text()
     assert page.get_by_test_id("test-accuracy").inner_text() == f"{report['test_accuracy']:.2%}"
     config = page.get_by_test_id("config").inner_text()
     assert "batch_size" in config
@@ -128,11 +130,17 @@ def test_page_text_shows_architecture_config_and_checksums(
 def test_pointing_at_a_weight_tile_names_its_unit(new_page: Callable[..., Page]) -> None:
     page = open_model_page(new_page)
     grid = page.get_by_test_id("weights-grid")
-    grid.scroll_into_view_if_needed()
+    # Align the grid's top with the viewport: a tall grid (a wide first layer) would otherwise
+    # be centred with its first tile above the visible area.
+    grid.evaluate("element => element.scrollIntoView({block: 'start'})")
     box = grid.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + 5, box["y"] + 5)  # inside the first tile
-    assert page.locator("#weights-caption").inner_text().startswith("Unit 0 of 512")
+    assert (
+        page.locator("#weights-caption")
+        .inner_text()
+        .startswith(f"Unit 0 of {shipped_layer_sizes()[1]}")
+    )
 
 
 def test_dark_mode_draws_everything(new_page: Callable[..., Page]) -> None:
