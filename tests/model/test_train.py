@@ -104,6 +104,7 @@ def test_ctrl_c_keeps_a_checkpoint_and_exits_130(
     assert (tmp_path / "w.ckpt.npz").is_file()
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_diverging_loss_stops_and_keeps_old_weights(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
