@@ -362,17 +362,7 @@
 
   /** Paint the 28x28 network input (ink high) one canvas pixel per input pixel, light on dark. */
   function showPreview(input) {
-    const image = previewContext.createImageData(28, 28);
-    input.forEach((row, y) => {
-      row.forEach((value, x) => {
-        const offset = (y * 28 + x) * 4;
-        image.data[offset] = value;
-        image.data[offset + 1] = value;
-        image.data[offset + 2] = value;
-        image.data[offset + 3] = 255;
-      });
-    });
-    previewContext.putImageData(image, 0, 0);
+    paintGrey(preview, input);
   }
 
   function showEmpty() {
@@ -681,6 +671,7 @@
     );
   }
 
+  /** A 28x28 grey image (0..255, ink high) on a 28x28 canvas. */
   function paintGrey(canvas, pixels) {
     const context = canvas.getContext("2d");
     const image = context.createImageData(28, 28);

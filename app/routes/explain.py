@@ -6,6 +6,7 @@ by model/explain.py and model/report.py in a worker thread.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -26,6 +27,7 @@ from app.schemas import (
     error_responses,
 )
 from model.explain import Attack, Explanation, explain, targeted_attack
+from model.predictor import Predictor
 from model.report import model_report
 
 router = APIRouter()
@@ -128,4 +130,10 @@ async def adversarial(
     summary="Everything the model page shows: architecture, curves, metrics, mistakes, weights",
 )
 async def report(predictor: PredictorDep) -> ModelReport:
-    return ModelReport.model_validate(await run_in_threadpool(model_report, predictor))
+    return await run_in_threadpool(_report_for, predictor)
+
+
+@functools.lru_cache(maxsize=4)
+def _report_for(predictor: Predictor) -> ModelReport:
+    # Built from the loaded weights, which never change: once per model, not per request.
+    return ModelReport.model_validate(model_report(predictor))
