@@ -8,7 +8,8 @@ ratio compares runs made side by side on the same (shared, noisy) machine:
 
 - project train_epoch: `model.train.train_epoch` itself, bookkeeping and all;
 - bare step loop: its per-batch calls only (gather, `train_step_gradients`, `optimizer.step`);
-- torch: the same network, loss, optimizer and batch in PyTorch on the CPU, same thread count;
+- torch: the same network, loss, optimizer and batch in PyTorch on the CPU, same thread count,
+  in a child process (its OpenMP pool, once started, slowed NumPy epochs in the same process);
 - GEMM floor: exactly the matrix products one epoch performs (forward x @ W for 3 layers,
   dW = x.T @ g for 3, dX = g @ W.T for layers 2 and 3) on float32 arrays, in NumPy.
 
@@ -33,6 +34,7 @@ import io
 import itertools
 import json
 import math
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -40,6 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +251,48 @@ def make_torch_epoch(
     return epoch
 
 
+def torch_worker(connection: Connection, data_dir: str, threads: int) -> None:
+    """Serve PyTorch epochs from a child process: receive (seed, rows), send back seconds.
+
+    PyTorch runs in its own process because its OpenMP pool, once started, slowed the NumPy
+    epochs that ran next to it in one process (1.64 s alone, 2.25 s interleaved).
+    """
+    try:
+        _, x, y = load_training_set(Path(data_dir))
+        epoch = make_torch_epoch(x, y, threads)
+        import torch
+
+        connection.send(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    except ImportError:
+        connection.send(None)
+        return
+    while (job := connection.recv()) is not None:
+        seed, rows = job
+        connection.send(timed(functools.partial(epoch, seed, rows)))
+
+
+class TorchProcess:
+    """A PyTorch reference living in a child process (see `torch_worker`)."""
+
+    def __init__(self, data_dir: Path, threads: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(
+            target=torch_worker, args=(child, str(data_dir), threads), daemon=True
+        )
+        self.process.start()
+        self.note: str | None = self.connection.recv()
+
+    def epoch(self, seed: int, rows: int | None = None) -> float:
+        self.connection.send((seed, rows))
+        seconds: float = self.connection.recv()
+        return seconds
+
+    def close(self) -> None:
+        self.connection.send(None)
+        self.process.join(timeout=10)
+
+
 def make_gemm_epoch(x: np.ndarray, seed: int) -> Callable[[int | None], float]:
     """Exactly one epoch's matrix products, float32, results written to preallocated arrays."""
     rng = np.random.default_rng(seed)
@@ -367,20 +412,24 @@ def main() -> None:
     }
     torch_note = "skipped (--no-torch)"
     torch_version = None
+    torch_process: TorchProcess | None = None
+    times_inside: dict[str, Callable[[int], float]] = {}
     if not args.no_torch:
-        try:
-            torch_epoch = make_torch_epoch(x, y, threads)
-            import torch
-
-            torch_version = torch.__version__
-            torch_note = f"torch {torch_version}, {torch.get_num_threads()} threads"
-            contenders["torch"] = lambda seed: torch_epoch(seed, None)
-            warmups["torch"] = lambda: torch_epoch(0, WARMUP_ROWS)
-        except ImportError:
+        torch_process = TorchProcess(data_dir, threads)
+        if torch_process.note is None:
+            torch_process = None
             torch_note = (
                 "skipped: PyTorch is not installed (pip install torch==2.13.0, "
                 "or pip install -e .[bench])"
             )
+        else:
+            process = torch_process
+            torch_note = f"{process.note}, in a child process"
+            torch_version = process.note.split()[1].rstrip(",")
+            # Timed inside the child, so the pipe round trip is not counted.
+            times_inside["torch"] = lambda seed: process.epoch(seed, None)
+            contenders["torch"] = times_inside["torch"]
+            warmups["torch"] = lambda: process.epoch(0, WARMUP_ROWS)
     gemm_epoch = make_gemm_epoch(x, seed=1)
     contenders["GEMM floor"] = lambda seed: gemm_epoch(None)
     warmups["GEMM floor"] = lambda: gemm_epoch(WARMUP_ROWS)
@@ -405,10 +454,15 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for round_index in range(args.repeats):
         for name, run in contenders.items():
-            seconds = timed(functools.partial(run, round_index))
+            if name in times_inside:
+                seconds = times_inside[name](round_index)
+            else:
+                seconds = timed(functools.partial(run, round_index))
             times[name].append(seconds)
             print(f"  round {round_index + 1}: {name:<20} {seconds:7.3f} s", flush=True)
 
+    if torch_process is not None:
+        torch_process.close()
     medians = {name: statistics.median(t) for name, t in times.items()}
 
     def paired_ratio(a: str, b: str) -> float | None:

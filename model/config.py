@@ -47,6 +47,7 @@ class TrainConfig:
     aug_elastic_sigma: float = 4.0  # augmentation: smoothness of the elastic field, pixels
     aug_thickness: float = 0.3  # augmentation: chance of thicker or thinner strokes
     aug_pen: float = 0.0  # augmentation: chance to train on the digit re-drawn with a constant pen
+    aug_style: float = 0.0  # augmentation: chance to give a 7 a cross-bar, a 1 a lead-in flag
     max_norm: float = 0.0  # cap each hidden unit's incoming weight norm (0 = off)
     seed: int = 0  # same seed, same model, bit for bit
     val_size: int = 5000  # held out from the TRAINING set to pick the best epoch
@@ -81,6 +82,7 @@ class TrainConfig:
             (self.max_norm >= 0, "max norm must be non-negative"),
             (0 <= self.aug_thickness <= 1, "aug thickness is a probability in [0, 1]"),
             (0 <= self.aug_pen <= 1, "aug pen is a probability in [0, 1]"),
+            (0 <= self.aug_style <= 1, "aug style is a probability in [0, 1]"),
             (self.aug_elastic_sigma > 0, "aug elastic sigma must be positive"),
         ]
         for ok, message in checks:

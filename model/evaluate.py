@@ -121,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--robustness",
         action="store_true",
-        help="also score shifted, scaled, rotated, thickened, thinned and pen re-drawn digits",
+        help="also score shifted, scaled, rotated, thickened, thinned and pen re-drawn digits, "
+        "and 7s and 1s in European styles (crossed 7, flagged 1)",
     )
     args = parser.parse_args(argv)
     weights = args.weights or shipped_weights()
@@ -148,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "robustness" in report:
             print("\nrobustness (accuracy, each variant through the serving recipe)")
             for name, value in report["robustness"].items():
-                print(f"  {name:<18} {value * 100:6.2f}%")
+                print(f"  {name:<28} {value * 100:6.2f}%")
     return 0
 
 

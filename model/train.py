@@ -38,6 +38,7 @@ from model.plots import write_training_plots
 from model.preprocess import normalize
 from model.progress import ProgressBar
 from model.robustness import pen_redraw_dataset, robustness_report
+from model.styles import add_style_strokes
 from model.weights_file import (
     METADATA_KEY,
     WeightFileError,
@@ -248,6 +249,8 @@ def train_epoch(
             if data.pen_train is not None:
                 use_pen = state.rng.random(len(batch)) < config.aug_pen
                 source = np.where(use_pen[:, None, None], data.pen_train[batch], source)
+            if config.aug_style > 0:
+                source = add_style_strokes(source, y, state.rng, config.aug_style)
             distorted = augment(source * np.float32(1 / 255), state.rng, params)
             x = normalize(distorted.reshape(len(batch), -1) * np.float32(255), data.mean, data.std)
         else:

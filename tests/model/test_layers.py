@@ -63,7 +63,19 @@ def test_dropout_keeps_the_expected_activation(rng: np.random.Generator) -> None
     assert y.dtype == np.float32
     assert abs(float(y.mean()) - 1.0) < 0.01
     assert abs(float((y == 0).mean()) - 0.4) < 0.01
-    np.testing.assert_allclose(np.unique(y), [0.0, 1 / 0.6], rtol=1e-6)
+    assert abs(dropout.keep - 0.6) <= 2**-17
+    np.testing.assert_allclose(np.unique(y), [0.0, 1 / dropout.keep], rtol=1e-6)
+
+
+@pytest.mark.parametrize("rate", [0.0001, 0.1, 0.5, 0.9, 0.9999])
+def test_dropout_rate_is_what_was_asked(rate: float) -> None:
+    dropout = Dropout(rate, np.random.default_rng(1))
+    assert 0 < dropout.keep < 1
+    assert abs(dropout.keep - (1 - rate)) <= 2**-16
+    y = dropout.forward(np.ones((400, 1001), dtype=np.float32), training=True)  # odd size
+    dropped = float((y == 0).mean())
+    # Binomial standard error of the dropped fraction over 400,400 units is at most 0.0008.
+    assert abs(dropped - (1 - dropout.keep)) < 0.004
 
 
 def test_dropout_backward_uses_the_same_mask(rng: np.random.Generator) -> None:
