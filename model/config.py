@@ -14,6 +14,7 @@ from model.augment import AugmentParams
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 SCHEDULES = ("cosine", "step", "constant")
+STORAGE_DTYPES = ("float32", "float16")
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
 
 
@@ -49,6 +50,9 @@ class TrainConfig:
     aug_pen: float = 0.0  # augmentation: chance to train on the digit re-drawn with a constant pen
     aug_style: float = 0.0  # augmentation: chance to give a 7 a cross-bar, a 1 a lead-in flag
     max_norm: float = 0.0  # cap each hidden unit's incoming weight norm (0 = off)
+    weights_dtype: str = (
+        "float32"  # what the weight file stores; float16 halves it (math stays float32)
+    )
     seed: int = 0  # same seed, same model, bit for bit
     val_size: int = 5000  # held out from the TRAINING set to pick the best epoch
     limit: int = 0  # use only this many training examples (0 = all); for quick runs
@@ -80,6 +84,10 @@ class TrainConfig:
             (self.limit >= 0, "limit must be non-negative"),
             (self.warmup_epochs >= 0, "warmup epochs must be non-negative"),
             (self.max_norm >= 0, "max norm must be non-negative"),
+            (
+                self.weights_dtype in STORAGE_DTYPES,
+                f"weights dtype must be one of {STORAGE_DTYPES}",
+            ),
             (0 <= self.aug_thickness <= 1, "aug thickness is a probability in [0, 1]"),
             (0 <= self.aug_pen <= 1, "aug pen is a probability in [0, 1]"),
             (0 <= self.aug_style <= 1, "aug style is a probability in [0, 1]"),
@@ -176,7 +184,12 @@ def add_config_flags(parser: argparse.ArgumentParser, suppress_defaults: bool = 
         else:
             kwargs["type"] = hint
             shown = str(field.default)
-        choices = {"activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+        choices = {
+            "activation": ACTIVATIONS,
+            "optimizer": OPTIMIZERS,
+            "schedule": SCHEDULES,
+            "weights_dtype": STORAGE_DTYPES,
+        }
         if field.name in choices:
             kwargs["choices"] = choices[field.name]
         kwargs["help"] = f"{comments.get(field.name, '')} (default: {shown})".strip()

@@ -45,12 +45,13 @@ from model.weights_file import (
     atomic_write_npz,
     encode_metadata,
     read_npz,
+    round_to_storage,
     save_weights,
 )
 
 CHECKPOINT_FORMAT = "digits-checkpoint"
 # On resume these may differ from the checkpoint's config; anything else would change the run.
-RESUMABLE_OVERRIDES = ("out", "checkpoint", "plot", "data", "resume")
+RESUMABLE_OVERRIDES = ("out", "checkpoint", "plot", "data", "resume", "weights_dtype")
 
 Log = Callable[[str], None]
 
@@ -312,6 +313,9 @@ def finish(config: TrainConfig, state: TrainingState, data: Dataset, log: Log) -
     """Restore the best epoch, score the test set once, write the weight file."""
     network = state.network
     network.load_parameters(dict(state.best_parameters))
+    if config.weights_dtype != "float32":
+        round_to_storage(network, config.weights_dtype)  # score exactly what ships
+        log(f"weights   rounded to {config.weights_dtype} for storage")
     test_images, test_labels = load_mnist(data.data_dir, "test")
     report = evaluate(network, test_images, test_labels, data.mean, data.std)
     checksums = dict(data.checksums)
@@ -338,14 +342,14 @@ def finish(config: TrainConfig, state: TrainingState, data: Dataset, log: Log) -
         network, test_images, test_labels, data.mean, data.std, seed=config.seed
     )
     for name, value in metadata["robustness"].items():
-        log(f"  {name:<18} {value * 100:.2f}%")
+        log(f"  {name:<28} {value * 100:.2f}%")
     metadata["calibration"] = calibrate(network.forward(data.x_val), data.y_val)
     calibration = metadata["calibration"]
     log(
         f"calibration: temperature {calibration['temperature']:.3f}, "
         f"ECE {calibration['ece_before']:.4f} -> {calibration['ece_after']:.4f}"
     )
-    written = save_weights(Path(config.out), network, metadata)
+    written = save_weights(Path(config.out), network, metadata, config.weights_dtype)
     log(
         f"best epoch {state.best_epoch}: validation {state.best_val_accuracy * 100:.2f}%, "
         f"test {report['accuracy'] * 100:.2f}%  ->  {config.out}"

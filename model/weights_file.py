@@ -109,14 +109,33 @@ def decode_metadata(path: Path, arrays: Mapping[str, NDArray[Any]]) -> dict[str,
     return metadata
 
 
-def save_weights(path: Path, network: MLP, metadata: Mapping[str, Any]) -> dict[str, Any]:
+def round_to_storage(network: MLP, storage_dtype: str) -> None:
+    """Round the network's parameters, in place, to what a file of `storage_dtype` holds.
+
+    Scoring the rounded network before saving makes the recorded metrics those of the shipped
+    file, and saving it afterwards loses nothing more.
+    """
+    for array in network.parameters().values():
+        array[...] = array.astype(storage_dtype)
+
+
+def save_weights(
+    path: Path, network: MLP, metadata: Mapping[str, Any], storage_dtype: str | None = None
+) -> dict[str, Any]:
     """Write `network` and `metadata` (plus the fields that describe the arrays) atomically.
 
-    Returns the metadata as written.
+    `storage_dtype` ("float16") stores the arrays at lower precision; loading casts them back to
+    the network's float32. Returns the metadata as written.
     """
-    arrays: dict[str, NDArray[Any]] = {
-        name: np.ascontiguousarray(value) for name, value in network.parameters().items()
-    }
+    dtype = np.dtype(storage_dtype or network.dtype)
+    with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
+        arrays: dict[str, NDArray[Any]] = {
+            name: np.ascontiguousarray(value, dtype=dtype)
+            for name, value in network.parameters().items()
+        }
+    for name, array in arrays.items():
+        if not np.all(np.isfinite(array)):
+            raise WeightFileError(f"{name} does not fit in {dtype} (too large a value)")
     full = dict(metadata)
     full.update(
         format=FORMAT,
@@ -126,6 +145,7 @@ def save_weights(path: Path, network: MLP, metadata: Mapping[str, Any]) -> dict[
         dropout=list(network.dropout),
         shapes={name: list(a.shape) for name, a in arrays.items()},
         dtype=str(network.dtype),
+        storage_dtype=str(dtype),
         arrays_sha256=arrays_checksum(arrays),
     )
     atomic_write_npz(Path(path), {**arrays, METADATA_KEY: encode_metadata(full)})
@@ -151,6 +171,9 @@ def load_weights(path: Path) -> tuple[MLP, dict[str, Any]]:
     actual = {name: a.shape for name, a in arrays.items()}
     if actual != expected:
         raise WeightFileError(f"{path}: array shapes {actual} differ from metadata {expected}")
+    if any(a.dtype not in (np.float16, np.float32, np.float64) for a in arrays.values()):
+        found = sorted({str(a.dtype) for a in arrays.values()})
+        raise WeightFileError(f"{path}: weights must be floating point, found {found}")
     if arrays_checksum(arrays) != checksum:
         raise WeightFileError(f"{path}: checksum mismatch, the weights are corrupted")
     try:

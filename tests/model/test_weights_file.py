@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from model.network import MLP
-from model.weights_file import METADATA_KEY, WeightFileError, load_weights, save_weights
+from model.weights_file import (
+    METADATA_KEY,
+    WeightFileError,
+    arrays_checksum,
+    load_weights,
+    round_to_storage,
+    save_weights,
+)
 
 
 @pytest.fixture
@@ -99,4 +106,50 @@ def test_future_format_version(saved: Path) -> None:
     arrays[METADATA_KEY] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
     np.savez(saved, **arrays)
     with pytest.raises(WeightFileError, match="version 99"):
+        load_weights(saved)
+
+
+def test_float16_storage_halves_the_file_and_loads_as_float32(tmp_path: Path) -> None:
+    network = MLP([784, 64, 10], rng=np.random.default_rng(0))
+    full, half = tmp_path / "full.npz", tmp_path / "half.npz"
+    save_weights(full, network, {})
+    metadata = save_weights(half, network, {}, storage_dtype="float16")
+    assert metadata["storage_dtype"] == "float16"
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded, _ = load_weights(half)
+    for name, value in network.parameters().items():
+        assert loaded.parameters()[name].dtype == np.float32
+        np.testing.assert_array_equal(loaded.parameters()[name], value.astype(np.float16))
+
+
+def test_round_to_storage_makes_float16_saving_lossless(tmp_path: Path) -> None:
+    network = MLP([784, 16, 10], rng=np.random.default_rng(0))
+    before = network.parameters()["dense0.W"].copy()
+    round_to_storage(network, "float16")
+    after = network.parameters()["dense0.W"]
+    assert not np.array_equal(before, after)  # rounding really happened
+    np.testing.assert_allclose(after, before, rtol=1e-3, atol=1e-7)
+    save_weights(tmp_path / "w.npz", network, {}, storage_dtype="float16")
+    loaded, _ = load_weights(tmp_path / "w.npz")
+    np.testing.assert_array_equal(loaded.parameters()["dense0.W"], after)
+
+
+def test_weights_too_large_for_float16_are_refused(tmp_path: Path) -> None:
+    network = MLP([784, 16, 10], rng=np.random.default_rng(0))
+    network.parameters()["dense1.W"][0, 0] = 1e6
+    with pytest.raises(WeightFileError, match="does not fit in float16"):
+        save_weights(tmp_path / "w.npz", network, {}, storage_dtype="float16")
+    assert not (tmp_path / "w.npz").exists()
+
+
+def test_integer_weights_are_refused(saved: Path) -> None:
+    arrays = dict(np.load(saved))
+    arrays["dense0.W"] = arrays["dense0.W"].astype(np.int32)
+    metadata = json.loads(arrays[METADATA_KEY].tobytes())
+    metadata["arrays_sha256"] = arrays_checksum(
+        {k: v for k, v in arrays.items() if k != METADATA_KEY}
+    )
+    arrays[METADATA_KEY] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    np.savez(saved, **arrays)
+    with pytest.raises(WeightFileError, match="floating point"):
         load_weights(saved)
