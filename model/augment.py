@@ -44,7 +44,9 @@ def elastic_fields(
 ) -> tuple[Images, Images]:
     """Smooth random displacement fields (dy, dx), each (n, 28, 28), of typical size `alpha`."""
     blur = gaussian_matrix(sigma)
-    raw = rng.uniform(-1.0, 1.0, size=(2, n, SIDE, SIDE)).astype(np.float32)
+    raw = rng.random((2, n, SIDE, SIDE), dtype=np.float32)  # float32 draws: half the cost
+    raw *= 2
+    raw -= 1  # uniform in [-1, 1)
     # Blurring along rows then columns is two small batched matrix products: G f G^T.
     smooth = blur @ raw @ blur.T
     # Blurring shrinks the field's spread; rescale so alpha is the typical displacement.
@@ -93,18 +95,22 @@ def random_affine(n: int, rng: np.random.Generator, p: AugmentParams) -> NDArray
 def bilinear_sample(images: Images, rows: Images, cols: Images) -> Images:
     """images (n, 28, 28) sampled at fractional (rows, cols) (n, 28, 28); outside is 0."""
     n = len(images)
-    flat = np.pad(images, ((0, 0), (1, 1), (1, 1))).reshape(n, -1)  # a zero border for outside
     width = SIDE + 2
+    flat = np.pad(images, ((0, 0), (1, 1), (1, 1))).reshape(-1)  # a zero border for outside
     r = np.clip(rows + 1, 0, SIDE)  # +1: coordinates in the padded image
     c = np.clip(cols + 1, 0, SIDE)
     r0 = np.floor(r).astype(np.int32)
     c0 = np.floor(c).astype(np.int32)
     fr = (r - r0.astype(np.float32)).reshape(n, -1)
     fc = (c - c0.astype(np.float32)).reshape(n, -1)
-    base = (r0 * width + c0).reshape(n, -1)
+    # Indices into all padded images laid end to end: one flat gather per corner is several
+    # times faster than take_along_axis over rows.
+    base = (r0 * width + c0).reshape(n, -1) + (np.arange(n, dtype=np.int32) * width * width)[
+        :, None
+    ]
 
     def tap(offset: int) -> Images:
-        taken: Images = np.take_along_axis(flat, base + offset, axis=1)
+        taken: Images = flat.take(base + offset)
         return taken
 
     top = tap(0) * (1 - fc) + tap(1) * fc
