@@ -44,6 +44,11 @@ def serve(argv: Sequence[str]) -> int:
     parser.add_argument("--port", type=int, default=8000, help="default: %(default)s")
     parser.add_argument("--weights", type=Path, default=None, help="weight file (default: shipped)")
     parser.add_argument("--workers", type=int, default=1, help="processes (default: %(default)s)")
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per request (off by default: a few percent of each request's CPU)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -73,6 +78,7 @@ def serve(argv: Sequence[str]) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        access_log=args.access_log,
         server_header=False,
         http=NoDelayH11Protocol,
     )

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.routes import api, explain, pages
 from app.security import SecurityHeadersMiddleware, security_headers
+from app.server import set_blas_threads
 from app.settings import Settings
 from model.predictor import Predictor
 from model.resources import resource_dir
@@ -51,8 +52,14 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
 
 
 def create_app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory` (used by `digits serve`, also with several workers)."""
-    return create_app(Settings.from_env())
+    """Factory for `uvicorn --factory` (used by `digits serve`, also with several workers).
+
+    It runs once in every serving process, so it also sets that process's BLAS threads.
+    """
+    settings = Settings.from_env()
+    if not set_blas_threads(settings.blas_threads):
+        logger.warning("cannot find NumPy's OpenBLAS: BLAS threads left at the library default")
+    return create_app(settings)
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:

@@ -25,6 +25,9 @@ class Settings:
     max_image_pixels: int = 4096 * 4096  # width * height
     max_attack_epsilon: int = 128  # /api/adversarial: largest allowed change of one pixel (0..255)
     max_attack_steps: int = 50  # /api/adversarial: gradient steps; each is a forward + backward
+    # NumPy (OpenBLAS) threads in each `digits serve` process: requests already run side by side,
+    # and idle BLAS threads spin on the cores they need (app/server.py).
+    blas_threads: int = 1
 
     @property
     def image_limits(self) -> ImageLimits:

@@ -7,6 +7,11 @@ worker processes, and drives it from ONE client process (never this one, never t
   latency from sending the request to having read the whole response (the target figures). The
   same with a minimal client (below) shows how much of that latency is httpx's own;
 - concurrency 16: 16 keep-alive connections from one asyncio event loop; requests per second.
+  The connections are opened 5 ms apart, as separate users would open them (`--connect-gap-ms`).
+  Opened in the same instant, every one of them reaches whichever uvicorn worker wakes first:
+  the workers share one listening socket and asyncio accepts every pending connection at once,
+  so with `--connect-gap-ms 0` one process of two serves every request (the table shows the
+  busiest process's share of the server's CPU).
 
 The concurrency-16 client is a minimal HTTP/1.1 client on asyncio streams (a fixed request, the
 response read by its Content-Length), not httpx: on a 2-core machine every cycle the client
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import multiprocessing
 import os
@@ -130,14 +136,20 @@ async def _concurrent(
 
 
 def minimal_client(
-    url: str, body: bytes, concurrency: int, requests: int, seconds: float
+    url: str,
+    body: bytes,
+    concurrency: int,
+    requests: int,
+    seconds: float,
+    connect_gap: float = 0.0,
 ) -> dict[str, Any]:
-    """`concurrency` keep-alive connections, each one request in flight, from one event loop."""
-    return asyncio.run(_minimal(url, body, concurrency, requests, seconds))
+    """`concurrency` keep-alive connections, opened `connect_gap` seconds apart, each with one
+    request in flight, from one event loop."""
+    return asyncio.run(_minimal(url, body, concurrency, requests, seconds, connect_gap))
 
 
 async def _minimal(
-    url: str, body: bytes, concurrency: int, requests: int, seconds: float
+    url: str, body: bytes, concurrency: int, requests: int, seconds: float, connect_gap: float
 ) -> dict[str, Any]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -148,30 +160,39 @@ async def _minimal(
     latencies: list[float] = []
     digits: set[int] = set()
 
-    async def worker(deadline: float | None, budget: list[int]) -> None:
-        reader, writer = await asyncio.open_connection(host, port)
-        try:
-            while budget[0] > 0 and (deadline is None or time.perf_counter() < deadline):
-                budget[0] -= 1
-                start = time.perf_counter()
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = content_length(head)
-                payload = await reader.readexactly(length)
-                latencies.append(time.perf_counter() - start)
-                status = int(head[9:12])
-                if status != 200 or len(latencies) % 50 == 1:
-                    digits.add(check_payload(status, payload))
-        finally:
+    async def worker(
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        deadline: float | None,
+        budget: list[int],
+    ) -> None:
+        while budget[0] > 0 and (deadline is None or time.perf_counter() < deadline):
+            budget[0] -= 1
+            start = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = content_length(head)
+            payload = await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            status = int(head[9:12])
+            if status != 200 or len(latencies) % 50 == 1:
+                digits.add(check_payload(status, payload))
+
+    connections = []
+    try:
+        for _ in range(concurrency):
+            connections.append(await asyncio.open_connection(host, port))
+            await asyncio.sleep(connect_gap)
+        await asyncio.gather(*(worker(r, w, None, [5]) for r, w in connections))  # warm-up
+        latencies.clear()
+        cpu_start, started = cpu_seconds(), time.perf_counter()
+        budget = [requests]
+        await asyncio.gather(*(worker(r, w, started + seconds, budget) for r, w in connections))
+        wall = time.perf_counter() - started
+    finally:
+        for _, writer in connections:
             writer.close()
             await writer.wait_closed()
-
-    await asyncio.gather(*(worker(None, [5]) for _ in range(concurrency)))  # warm-up
-    latencies.clear()
-    cpu_start, started = cpu_seconds(), time.perf_counter()
-    budget = [requests]
-    await asyncio.gather(*(worker(started + seconds, budget) for _ in range(concurrency)))
-    wall = time.perf_counter() - started
     return {
         "latencies": latencies,
         "wall": wall,
@@ -203,16 +224,27 @@ def check_payload(status: int, payload: bytes) -> int:
 
 def server_cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its children (uvicorn workers), in seconds."""
+    return sum(cpu_seconds_by_process(pid).values())
+
+
+def cpu_seconds_by_process(pid: int) -> dict[int, float]:
+    """User + system CPU time of a process and of each of its children, in seconds."""
     pids = [pid]
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
         pids += [int(p) for p in children.read_text().split()]
-    ticks = 0
+    seconds = {}
     for one in pids:
         # Fields after the parenthesised name; utime and stime are the 12th and 13th of them.
         fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+        seconds[one] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
+def busiest_share(before: dict[int, float], after: dict[int, float]) -> float:
+    """The busiest process's share of the CPU time spent between two readings (1.0: all of it)."""
+    spent = [after[pid] - before.get(pid, 0.0) for pid in after]
+    return max(spent) / max(sum(spent), 1e-9)
 
 
 # ------------------------------------------------------------------------------ driver
@@ -225,18 +257,25 @@ def measure(
     pool: ProcessPoolExecutor, workers: int, body: bytes, args: argparse.Namespace
 ) -> dict[str, Any]:
     """One server with `workers` processes: concurrency 1, then concurrency 16, then its RSS."""
-    many_client = minimal_client if args.c16_client == "minimal" else concurrent_client
+    many_client = (
+        functools.partial(minimal_client, connect_gap=args.connect_gap_ms / 1e3)
+        if args.c16_client == "minimal"
+        else concurrent_client
+    )
     with running_server(workers=workers) as (url, pid):
         rss_before = rss_mb(pid)
+        cpu_before_one = server_cpu_seconds(pid)
         one = pool.submit(sequential_client, url, body, args.requests, args.seconds).result()
+        server_cpu_one = server_cpu_seconds(pid) - cpu_before_one
         one_minimal = pool.submit(
             minimal_client, url, body, 1, args.requests, args.seconds
         ).result()
-        cpu_before = server_cpu_seconds(pid)
+        cpu_before = cpu_seconds_by_process(pid)
         many = pool.submit(
             many_client, url, body, CONCURRENCY, args.requests * 10, args.seconds
         ).result()
-        server_cpu = server_cpu_seconds(pid) - cpu_before
+        cpu_after = cpu_seconds_by_process(pid)
+        server_cpu = sum(cpu_after.values()) - sum(cpu_before.values())
         rss_after = rss_mb(pid)
     latencies_ms = [t * 1e3 for t in one["latencies"]]
     minimal_ms = [t * 1e3 for t in one_minimal["latencies"]]
@@ -246,6 +285,7 @@ def measure(
         "c1_p50_ms": statistics.median(latencies_ms),
         "c1_p99_ms": percentile(latencies_ms, 0.99),
         "c1_client_cpu_share": one["client_cpu"] / one["wall"],
+        "c1_server_cpu_ms_per_request": 1e3 * server_cpu_one / max(len(latencies_ms), 1),
         "c1_minimal_p50_ms": statistics.median(minimal_ms),
         "c1_minimal_p99_ms": percentile(minimal_ms, 0.99),
         "c16_requests": len(many["latencies"]),
@@ -255,6 +295,7 @@ def measure(
         "c16_client_cpu_share": many["client_cpu"] / many["wall"],
         "c16_server_cpu_share": server_cpu / many["wall"],
         "c16_server_cpu_ms_per_request": 1e3 * server_cpu / max(len(many["latencies"]), 1),
+        "c16_busiest_process_cpu_share": busiest_share(cpu_before, cpu_after),
         "rss_before_mb": rss_before,
         "rss_after_mb": rss_after,
         "digits": sorted(set(one["digits"]) | set(one_minimal["digits"]) | set(many["digits"])),
@@ -272,6 +313,12 @@ def main() -> None:
         choices=("minimal", "httpx"),
         default="minimal",
         help="concurrency-16 client: minimal asyncio HTTP/1.1 (default) or httpx AsyncClient",
+    )
+    parser.add_argument(
+        "--connect-gap-ms",
+        type=float,
+        default=5.0,
+        help="minimal client: open the 16 connections this far apart (0: all at once)",
     )
     args = parser.parse_args()
 
@@ -301,10 +348,14 @@ def main() -> None:
         two["c16_rps"] / one["c16_rps"] for one, two in zip(runs[1], runs[2], strict=True)
     )
     digits = sorted({d for results in runs.values() for run in results for d in run["digits"]})
+    client = args.c16_client
+    if client == "minimal":
+        client += f", connections opened {args.connect_gap_ms:g} ms apart"
     print(
         f"\n{len(body)}-byte 280x280 canvas PNG as image/png to {PATH}; every answer 200, "
-        f"digits seen {digits}; load average {load_before:.2f} on {os.cpu_count()} cores; "
-        f"concurrency-16 client: {args.c16_client}"
+        f"digits seen {digits}; load average {load_before:.2f} before, "
+        f"{os.getloadavg()[0]:.2f} after, on {os.cpu_count()} cores; "
+        f"concurrency-16 client: {client}"
     )
     print(f"{'figure':<46}{'1 worker':>10}{'2 workers':>11}  {'target (1 worker)':<19}{'met':>4}")
 
@@ -326,9 +377,18 @@ def main() -> None:
     row("client CPU, concurrency 1 (cores)", "c1_client_cpu_share", "", None)
     row("client CPU, concurrency 16 (cores)", "c16_client_cpu_share", "", None)
     row("server CPU, concurrency 16 (cores)", "c16_server_cpu_share", "", None)
+    row("server CPU per request, concurrency 1 (ms)", "c1_server_cpu_ms_per_request", "", None)
     row("server CPU per request, concurrency 16 (ms)", "c16_server_cpu_ms_per_request", "", None)
+    row("busiest server process's share of that CPU", "c16_busiest_process_cpu_share", "", None)
     scaled = "yes" if scaling > 1.0 else "NO"
     print(f"{'2 workers / 1 worker, c16 requests/s':<46}{scaling:>21.2f}x  {'> 1':<19}{scaled:>4}")
+    if median(2, "c16_busiest_process_cpu_share") > 0.9:
+        print(
+            "note: with 2 workers one process served nearly every request: connections that\n"
+            "arrive together all go to the first worker to wake (asyncio accepts every pending\n"
+            "connection at once; uvicorn's workers share one listening socket). See\n"
+            "--connect-gap-ms."
+        )
     if median(2, "c1_minimal_p50_ms") > 35 > median(1, "c1_minimal_p50_ms"):
         print(
             "note: with 2 workers every keep-alive request waits ~40 ms: uvicorn's --workers path\n"
@@ -341,6 +401,7 @@ def main() -> None:
         "png_bytes": len(body),
         "rounds": args.rounds,
         "c16_client": args.c16_client,
+        "connect_gap_ms": args.connect_gap_ms,
         "load_average_before": round(load_before, 2),
         "runs": {
             str(w): [

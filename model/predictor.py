@@ -1,10 +1,18 @@
-"""The served model: a network plus its normalisation, loaded once from a weight file."""
+"""The served model: a network plus its normalisation, loaded once from a weight file.
+
+One image (what /api/predict serves) is memory-bound: each weight is read once for one
+multiply. Its inputs are mostly zero, so only the weight rows of non-zero inputs are read:
+the inked pixels in the first layer (`_first_layer_sparse`: a drawing inks 100-200 of 784),
+and the active units after a ReLU in a big hidden layer (`_dense_from_active_rows`: about
+1 in 10 in the shipped network). Batches go through the network's own dense forward pass.
+"""
 
 from __future__ import annotations
 
 import copy
+import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +22,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.data import sha256_file
+from model.layers import Dense
 from model.losses import softmax
 from model.network import MLP
 from model.preprocess import normalize
 from model.weights_file import WeightFileError, load_weights
+
+# Gathering weight rows costs about five times as much per row as streaming them through a
+# dense product (measured on 1-8 MB layers), and a small layer is read from cache either way.
+# So a hidden layer reads only its active rows when it holds at least 1 MB of weights and at
+# most this fraction of its inputs is non-zero (about 2x faster at 1 in 10).
+SPARSE_MIN_WEIGHT_BYTES = 1 << 20
+SPARSE_MAX_ACTIVE_FRACTION = 1 / 6
+
+Array = NDArray[np.floating]
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,26 @@ class Predictor:
             raise WeightFileError(f"{path}: invalid temperature {self.temperature!r}")
         self._gradient_lock = threading.Lock()
         self._gradient_copy: MLP | None = None
+        # The first layer with the normalisation folded in, for `_first_layer_sparse`. The input
+        # is x = p * scale - shift for grey levels p, so x @ W + b = (p * scale) @ W + bias with
+        # bias = b - shift * colsum(W), and (p * scale) @ W only needs the rows where p != 0.
+        # Computed once: the served weights never change after loading.
+        first = network.dense[0]
+        weights, biases = first.parameters["W"], first.parameters["b"]
+        shift = self.mean / self.std
+        self._first_weights = weights  # (784, hidden), the network's own array
+        self._pixel_scale = 1.0 / (255.0 * self.std)
+        self._first_bias = (biases - shift * weights.sum(axis=0, dtype=np.float64)).astype(
+            network.dtype
+        )
+        # Every layer after the first Dense (only inference-mode dropout, an identity, precedes
+        # it) as one step of `_logits_one`; a big Dense reads only the rows of active inputs.
+        self._steps_after_first_layer: list[Callable[[Array], Array]] = [
+            functools.partial(_dense_from_active_rows, layer)
+            if isinstance(layer, Dense) and layer.parameters["W"].nbytes >= SPARSE_MIN_WEIGHT_BYTES
+            else layer.forward
+            for layer in network.layers[network.layers.index(first) + 1 :]
+        ]
 
     @classmethod
     def from_file(cls, path: Path) -> Predictor:
@@ -76,31 +114,53 @@ class Predictor:
         """Grey levels 0..255 of any shape -> the network's input scale."""
         return normalize(pixels, self.mean, self.std)
 
-    def probabilities(self, pixels: NDArray[np.uint8]) -> NDArray[np.float32]:
-        """(n, 28, 28) uint8, ink high -> (n, 10) calibrated probabilities."""
-        x = self.normalize(pixels.reshape(len(pixels), -1))
-        logits = self.network.forward(x)
+    def logits(self, images: list[NDArray[np.uint8]]) -> Array:
+        """n 28x28 uint8 images, ink high -> (n, 10) logits, before temperature scaling."""
+        if len(images) == 1:
+            return self._logits_one(images[0])
+        pixels = np.stack(images).reshape(len(images), -1)  # (n, 784)
+        return self.network.forward(self.normalize(pixels))
+
+    def _logits_one(self, image: NDArray[np.uint8]) -> Array:
+        """(28, 28) -> (1, 10): the network's forward pass, reading the rows of non-zero inputs."""
+        out = self._first_layer_sparse(image.reshape(-1))[np.newaxis]  # (1, hidden)
+        for step in self._steps_after_first_layer:
+            out = step(out)
+        return out
+
+    def _first_layer_sparse(self, pixels: NDArray[np.uint8]) -> Array:
+        """(784,) grey levels -> (hidden,) first-layer output, from the inked pixels' rows only.
+
+        Equal to the dense `normalize(pixels) @ W + b` up to float rounding: a drawn digit
+        inks 100-200 of 784 pixels, so this reads about a fifth of the layer's weights.
+        """
+        (inked,) = pixels.nonzero()
+        ink = np.multiply(pixels[inked], self._pixel_scale, dtype=self.network.dtype)
+        rows = np.take(self._first_weights, inked, axis=0)  # (inked, hidden)
+        out: Array = ink @ rows
+        out += self._first_bias
+        return out
+
+    def probabilities(self, images: list[NDArray[np.uint8]]) -> Array:
+        """n 28x28 uint8 images, ink high -> (n, 10) calibrated probabilities.
+
+        Softmax in float64: float32 rows can sum to 1 +- 1e-7, these to 1 +- 1e-15, so clients
+        see an exact distribution.
+        """
+        logits = self.logits(images).astype(np.float64)
         if self.temperature != 1.0:
-            logits /= np.float32(self.temperature)
+            logits /= self.temperature
         return softmax(logits)
 
     def predict(self, images: list[NDArray[np.uint8]]) -> list[Prediction]:
         """Score a list of 28x28 uint8 images in one batch, in order."""
         if not images:
             return []
-        pixels = np.stack(images)
-        probabilities = self.probabilities(pixels).astype(np.float64)
-        # float32 rows can sum to 1 +- 1e-7; renormalise so clients see an exact distribution.
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
-        digits = probabilities.argmax(axis=1)
+        probabilities = self.probabilities(images)
+        digits = probabilities.argmax(axis=1).tolist()
         return [
-            Prediction(
-                digit=int(d),
-                confidence=float(p[d]),
-                probabilities=p.tolist(),
-                pixels=image,
-            )
-            for d, p, image in zip(digits, probabilities, images, strict=True)
+            Prediction(digit=d, confidence=p[d], probabilities=p, pixels=image)
+            for d, p, image in zip(digits, probabilities.tolist(), images, strict=True)
         ]
 
     def info(self) -> dict[str, Any]:
@@ -118,3 +178,17 @@ class Predictor:
             "weights_file": self.path.name,
             "weights_sha256": self.sha256,
         }
+
+
+def _dense_from_active_rows(layer: Dense, x: Array) -> Array:
+    """`layer.forward(x)` for one row, (1, fan_in) -> (1, fan_out), reading only the weight rows
+    of the non-zero inputs when at most SPARSE_MAX_ACTIVE_FRACTION of them are non-zero.
+
+    Equal up to float rounding: the rows left out are multiplied by exact zeros.
+    """
+    (active,) = x[0].nonzero()
+    if len(active) > SPARSE_MAX_ACTIVE_FRACTION * layer.fan_in:
+        return layer.forward(x)
+    out: Array = x[0, active] @ np.take(layer.parameters["W"], active, axis=0)
+    out += layer.parameters["b"]
+    return out[np.newaxis]

@@ -40,7 +40,10 @@ BATCH_BODY: dict[str, Any] = {
 
 
 def to_response(prediction: Prediction) -> PredictResponse:
-    return PredictResponse(
+    # Built without validation: a Prediction already holds exactly these types (a digit from
+    # argmax, 10 probabilities, 28x28 ints 0..255), so checking all 784 pixels on every request
+    # would be wasted work. FastAPI still serialises it as PredictResponse (the same bytes).
+    return PredictResponse.model_construct(
         digit=prediction.digit,
         confidence=prediction.confidence,
         probabilities=prediction.probabilities,
@@ -86,7 +89,7 @@ async def predict_batch(
         )
     images = await run_in_threadpool(items_to_pixels, batch, settings.image_limits)
     predictions = await run_in_threadpool(predictor.predict, images)
-    return BatchResponse(predictions=[to_response(p) for p in predictions])
+    return BatchResponse.model_construct(predictions=[to_response(p) for p in predictions])
 
 
 @router.get("/api/model", response_model=ModelInfo, summary="Describe the served model")

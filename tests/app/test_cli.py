@@ -56,6 +56,19 @@ def test_serve_refuses_a_corrupt_weight_file(tmp_path: Path) -> None:
     assert "bad.npz" in result.stderr
 
 
+@pytest.mark.parametrize(("flags", "access_log"), [([], False), (["--access-log"], True)])
+def test_serve_logs_each_request_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], access_log: bool
+) -> None:
+    import uvicorn
+
+    runs: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
+    assert main(["serve", "--port", "0", *flags]) == 0
+    assert runs[0]["access_log"] is access_log
+    assert runs[0]["log_level"] == "info"  # start-up and errors are still logged
+
+
 def test_predict_reads_image_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     images, labels = load_mnist(SAMPLE_DIR, "test")
     paths = []

@@ -33,6 +33,7 @@ def test_defaults_are_the_documented_limits() -> None:
     assert settings.max_image_side == 4096
     assert settings.max_image_pixels == 4096 * 4096
     assert settings.max_batch_items == 2000
+    assert settings.blas_threads == 1
     assert settings.weights.name == "mnist_mlp.npz"
 
 
@@ -167,6 +168,8 @@ def test_small_image_limits_refuse_a_bigger_image_with_413(
 
 
 def test_create_app_from_env_uses_digits_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The factory also sets the process's BLAS threads (tests/app/test_server.py); not here.
+    monkeypatch.setattr("app.main.set_blas_threads", lambda threads: True)
     monkeypatch.setenv("DIGITS_WEIGHTS", str(SHIPPED_WEIGHTS))
     monkeypatch.setenv("DIGITS_MAX_BATCH_ITEMS", "3")
     app = create_app_from_env()

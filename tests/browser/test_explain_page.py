@@ -113,8 +113,8 @@ def test_activation_strips_show_each_hidden_layer(page: Page) -> None:
     for caption, units in zip(captions, hidden, strict=True):
         assert f"of {units} units active" in caption
     canvases = strips.locator("canvas")
-    assert canvases.count() == 2
-    for index in range(2):
+    assert canvases.count() == len(hidden)
+    for index in range(len(hidden)):
         lit: int = canvases.nth(index).evaluate(
             """(canvas) => {
                 const { width, height } = canvas;
