@@ -152,6 +152,24 @@ def save_weights(
     return full
 
 
+def update_metadata(path: Path, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Add or replace metadata `fields` of a weight file, atomically; the arrays stay as they are.
+
+    For facts learned after training, such as an ablation the shipped run was chosen from.
+    The fields that describe the arrays cannot be changed this way.
+    """
+    path = Path(path)
+    arrays = read_npz(path)
+    metadata = decode_metadata(path, arrays)
+    protected = {"format", "format_version", "layer_sizes", "shapes", "arrays_sha256"}
+    if protected & set(fields):
+        raise WeightFileError(f"{path}: cannot change {sorted(protected & set(fields))}")
+    metadata.update(fields)
+    arrays[METADATA_KEY] = encode_metadata(metadata)
+    atomic_write_npz(path, arrays)
+    return metadata
+
+
 def load_weights(path: Path) -> tuple[MLP, dict[str, Any]]:
     """Rebuild the network a weight file describes, after checking it end to end."""
     path = Path(path)

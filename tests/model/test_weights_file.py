@@ -17,6 +17,7 @@ from model.weights_file import (
     load_weights,
     round_to_storage,
     save_weights,
+    update_metadata,
 )
 
 
@@ -153,3 +154,21 @@ def test_integer_weights_are_refused(saved: Path) -> None:
     np.savez(saved, **arrays)
     with pytest.raises(WeightFileError, match="floating point"):
         load_weights(saved)
+
+
+def test_update_metadata_keeps_the_arrays(saved: Path) -> None:
+    before = saved.read_bytes()
+    update_metadata(saved, {"ablation": [{"run": "x", "val_accuracy": 0.99}]})
+    network, metadata = load_weights(saved)
+    assert metadata["ablation"] == [{"run": "x", "val_accuracy": 0.99}]
+    assert metadata["normalization"] == {"mean": 0.13, "std": 0.31}
+    original = MLP([784, 16, 10], rng=np.random.default_rng(0))
+    for name, value in original.parameters().items():
+        np.testing.assert_array_equal(network.parameters()[name], value)
+    assert saved.read_bytes() != before
+
+
+def test_update_metadata_cannot_touch_the_array_description(saved: Path) -> None:
+    with pytest.raises(WeightFileError, match="cannot change"):
+        update_metadata(saved, {"arrays_sha256": "0" * 64})
+    load_weights(saved)  # still intact
