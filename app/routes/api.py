@@ -93,10 +93,10 @@ async def predict_batch(
 
 
 @router.get("/api/model", response_model=ModelInfo, summary="Describe the served model")
-def model_info(predictor: PredictorDep) -> ModelInfo:
+async def model_info(predictor: PredictorDep) -> ModelInfo:
     return ModelInfo.model_validate(predictor.info())
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness check")
-def healthz() -> Health:
+async def healthz() -> Health:  # async: a health check should not wait for a thread
     return Health()
