@@ -15,8 +15,8 @@ from fastapi.templating import Jinja2Templates
 
 from app.routes import api, explain, pages
 from app.security import SecurityHeadersMiddleware, security_headers
-from app.server import set_blas_threads
 from app.settings import Settings
+from model.blas import set_blas_threads
 from model.predictor import Predictor
 from model.resources import resource_dir
 
@@ -54,7 +54,12 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
 def create_app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` (used by `digits serve`, also with several workers).
 
-    It runs once in every serving process, so it also sets that process's BLAS threads.
+    It runs once in every serving process, so it also sets that process's BLAS threads. NumPy's
+    OpenBLAS starts one thread per core, and idle threads spin for a while after each call. A
+    server answers many small requests side by side (an event loop, worker threads, perhaps
+    several processes), so those spinning threads only take the cores the requests need: with
+    another process busy on a 2-core machine, one /api/predict request cost about 20 ms of server
+    CPU instead of 2 ms (benchmarks/bench_http.py).
     """
     settings = Settings.from_env()
     if not set_blas_threads(settings.blas_threads):

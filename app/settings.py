@@ -26,7 +26,7 @@ class Settings:
     max_attack_epsilon: int = 128  # /api/adversarial: largest allowed change of one pixel (0..255)
     max_attack_steps: int = 50  # /api/adversarial: gradient steps; each is a forward + backward
     # NumPy (OpenBLAS) threads in each `digits serve` process: requests already run side by side,
-    # and idle BLAS threads spin on the cores they need (app/server.py).
+    # and idle BLAS threads spin on the cores they need (app/main.py).
     blas_threads: int = 1
 
     @property

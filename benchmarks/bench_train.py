@@ -27,7 +27,6 @@ PyTorch is optional: `pip install torch==2.13.0` (or `pip install -e .[bench]`).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import dataclasses
 import functools
 import io
@@ -49,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import ROOT
+from model.blas import blas_threads, set_blas_threads
 from model.config import TrainConfig
 from model.data import DataNotFoundError, load_mnist, resolve_data_dir
 from model.network import MLP
@@ -76,31 +76,16 @@ BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPE
 
 
 # ------------------------------------------------------------------------------ environment
-def _openblas() -> ctypes.CDLL | None:
-    """NumPy's bundled OpenBLAS (already loaded by NumPy: same handle, same state), if found."""
-    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
-    for lib in sorted(libs.glob("libscipy_openblas*.so*")):
-        return ctypes.CDLL(str(lib))
-    return None
-
-
 def numpy_blas_threads() -> int:
     """Threads NumPy's OpenBLAS uses (asked from the library), else the CPU count."""
-    handle = _openblas()
-    for symbol in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads"):
-        if handle is not None and hasattr(handle, symbol):
-            return int(getattr(handle, symbol)())
-    return os.cpu_count() or 1
+    threads = blas_threads()
+    return threads if threads is not None else os.cpu_count() or 1
 
 
 def set_numpy_blas_threads(threads: int) -> None:
     """Ask NumPy's OpenBLAS to use `threads` threads from now on (this process only)."""
-    handle = _openblas()
-    for symbol in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads"):
-        if handle is not None and hasattr(handle, symbol):
-            getattr(handle, symbol)(ctypes.c_int(threads))
-            return
-    raise RuntimeError("cannot find NumPy's OpenBLAS to set its thread count; use --threads 0")
+    if not set_blas_threads(threads):
+        raise RuntimeError("cannot find NumPy's OpenBLAS to set its thread count; use --threads 0")
 
 
 def blas_environment() -> dict[str, str]:
