@@ -74,6 +74,18 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def client_result(
+    latencies: list[float], wall: float, cpu_start: float, digits: set[int]
+) -> dict[str, Any]:
+    """What each client reports: latencies, wall time, its CPU since `cpu_start`, digits seen."""
+    return {
+        "latencies": latencies,
+        "wall": wall,
+        "client_cpu": cpu_seconds() - cpu_start,
+        "digits": sorted(digits),
+    }
+
+
 def sequential_client(url: str, body: bytes, requests: int, seconds: float) -> dict[str, Any]:
     """Concurrency 1 on one keep-alive connection; runs in the client process."""
     latencies: list[float] = []
@@ -89,12 +101,7 @@ def sequential_client(url: str, body: bytes, requests: int, seconds: float) -> d
             latencies.append(time.perf_counter() - start)
             digits.add(check(response))
         wall = time.perf_counter() - started
-    return {
-        "latencies": latencies,
-        "wall": wall,
-        "client_cpu": cpu_seconds() - cpu_start,
-        "digits": sorted(digits),
-    }
+    return client_result(latencies, wall, cpu_start, digits)
 
 
 def concurrent_client(
@@ -127,12 +134,7 @@ async def _concurrent(
         budget = [requests]
         await asyncio.gather(*(worker(started + seconds, budget) for _ in range(concurrency)))
         wall = time.perf_counter() - started
-    return {
-        "latencies": latencies,
-        "wall": wall,
-        "client_cpu": cpu_seconds() - cpu_start,
-        "digits": sorted(digits),
-    }
+    return client_result(latencies, wall, cpu_start, digits)
 
 
 def minimal_client(
@@ -193,12 +195,7 @@ async def _minimal(
         for _, writer in connections:
             writer.close()
             await writer.wait_closed()
-    return {
-        "latencies": latencies,
-        "wall": wall,
-        "client_cpu": cpu_seconds() - cpu_start,
-        "digits": sorted(digits),
-    }
+    return client_result(latencies, wall, cpu_start, digits)
 
 
 def content_length(head: bytes) -> int:

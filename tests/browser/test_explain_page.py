@@ -17,32 +17,20 @@ from tests.browser.test_page import (
     ANSWER_TIMEOUT_MS,
     DIGIT_STROKES,
     draw_with_mouse,
+    lit_pixels,
+    posts_to,
     preview_ink,
     wait_for_answer,
 )
 from tests.conftest import shipped_layer_sizes
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Request
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 
 EXPLAIN_PATH = "/api/explain"
 ATTACK_PATH = "/api/adversarial"
-
-
-def posts_to(page: Page, path: str) -> list[Request]:
-    """Start recording the POSTs the page makes to `path`."""
-    requests: list[Request] = []
-    page.on(
-        "request",
-        lambda request: (
-            requests.append(request)
-            if request.method == "POST" and request.url.endswith(path)
-            else None
-        ),
-    )
-    return requests
 
 
 def wait_for_state(page: Page, testid: str, state: str) -> None:
@@ -115,15 +103,7 @@ def test_activation_strips_show_each_hidden_layer(page: Page) -> None:
     canvases = strips.locator("canvas")
     assert canvases.count() == len(hidden)
     for index in range(len(hidden)):
-        lit: int = canvases.nth(index).evaluate(
-            """(canvas) => {
-                const { width, height } = canvas;
-                const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
-                let lit = 0;
-                for (let i = 3; i < data.length; i += 4) if (data[i] > 0) lit += 1;
-                return lit;
-            }"""
-        )
+        lit = lit_pixels(canvases.nth(index))
         assert lit > 0, f"hidden layer {index + 1} shows some active units"
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.browser.test_page import ANSWER_TIMEOUT_MS, _InlineCodeFinder
+from tests.browser.test_page import ANSWER_TIMEOUT_MS, _InlineCodeFinder, lit_pixels
 from tests.conftest import shipped_layer_sizes
 
 if TYPE_CHECKING:
@@ -37,20 +37,6 @@ def open_model_page(new_page: Callable[..., Page], **context_options: Any) -> Pa
             f"[data-testid={testid}][data-state=ready]", timeout=ANSWER_TIMEOUT_MS
         )
     return page
-
-
-def lit_pixels(page: Page, selector: str) -> int:
-    """How many pixels of a canvas are painted (alpha > 0)."""
-    count: int = page.locator(selector).evaluate(
-        """(canvas) => {
-            const { width, height } = canvas;
-            const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
-            let lit = 0;
-            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) lit += 1;
-            return lit;
-        }"""
-    )
-    return count
 
 
 def test_model_page_has_no_inline_script_or_style(live_server: str) -> None:
@@ -101,10 +87,13 @@ def test_every_chart_is_drawn(new_page: Callable[..., Page], report: dict[str, A
     caption = mistakes.first.locator("figcaption").inner_text()
     assert str(first["true"]) in caption
     assert "%" in caption
-    assert lit_pixels(page, "[data-testid=mistakes] canvas >> nth=0") == 28 * 28
+    assert lit_pixels(page.locator("[data-testid=mistakes] canvas >> nth=0")) == 28 * 28
 
     # First-layer weights: one 28x28 tile per unit, all painted.
-    assert lit_pixels(page, "[data-testid=weights-grid]") >= report["first_layer"]["units"] * 784
+    assert (
+        lit_pixels(page.locator("[data-testid=weights-grid]"))
+        >= report["first_layer"]["units"] * 784
+    )
     assert str(report["first_layer"]["units"]) in page.locator("#weights-caption").inner_text()
 
 
@@ -145,7 +134,7 @@ def test_pointing_at_a_weight_tile_names_its_unit(new_page: Callable[..., Page])
 
 def test_dark_mode_draws_everything(new_page: Callable[..., Page]) -> None:
     page = open_model_page(new_page, color_scheme="dark")
-    assert lit_pixels(page, "[data-testid=weights-grid]") > 0
+    assert lit_pixels(page.locator("[data-testid=weights-grid]")) > 0
 
 
 def test_phone_viewport_has_no_sideways_scroll(new_page: Callable[..., Page]) -> None:

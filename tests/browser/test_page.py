@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pytest
 
 if TYPE_CHECKING:  # only for annotations: without Playwright, conftest.py skips these tests
-    from playwright.sync_api import Page, Request, Route
+    from playwright.sync_api import Locator, Page, Request, Route
 
 pytestmark = pytest.mark.browser
 
@@ -200,18 +200,37 @@ def pad_ink_box(page: Page) -> dict[str, float] | None:
     return box
 
 
-def predict_requests(page: Page) -> list[Request]:
-    """Start recording the POSTs to /api/predict the page makes from now on."""
+def posts_to(page: Page, path: str) -> list[Request]:
+    """Start recording the POSTs the page makes to `path` from now on."""
     requests: list[Request] = []
     page.on(
         "request",
         lambda request: (
             requests.append(request)
-            if request.method == "POST" and request.url.endswith(PREDICT_PATH)
+            if request.method == "POST" and request.url.endswith(path)
             else None
         ),
     )
     return requests
+
+
+def predict_requests(page: Page) -> list[Request]:
+    """Start recording the POSTs to /api/predict the page makes from now on."""
+    return posts_to(page, PREDICT_PATH)
+
+
+def lit_pixels(canvas: Locator) -> int:
+    """How many pixels of a canvas are painted (alpha > 0)."""
+    count: int = canvas.evaluate(
+        """(canvas) => {
+            const { width, height } = canvas;
+            const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+            let lit = 0;
+            for (let i = 3; i < data.length; i += 4) if (data[i] > 0) lit += 1;
+            return lit;
+        }"""
+    )
+    return count
 
 
 def assert_empty_answer(page: Page) -> None:
