@@ -161,7 +161,15 @@ def update_metadata(path: Path, fields: Mapping[str, Any]) -> dict[str, Any]:
     path = Path(path)
     arrays = read_npz(path)
     metadata = decode_metadata(path, arrays)
-    protected = {"format", "format_version", "layer_sizes", "shapes", "arrays_sha256"}
+    protected = {
+        "format",
+        "format_version",
+        "layer_sizes",
+        "shapes",
+        "dtype",
+        "storage_dtype",
+        "arrays_sha256",
+    }
     if protected & set(fields):
         raise WeightFileError(f"{path}: cannot change {sorted(protected & set(fields))}")
     metadata.update(fields)
