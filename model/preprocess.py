@@ -258,10 +258,15 @@ def to_mnist(ink: NDArray[np.floating]) -> NDArray[np.uint8]:
     peak = float(digit.max())
     if peak <= 0.0:
         raise NoInkError("no ink found: draw a digit")
-    top, left = _center_of_mass_offset(digit)
-    frame = np.zeros((FRAME, FRAME), dtype=np.float32)
-    frame[top : top + digit.shape[0], left : left + digit.shape[1]] = digit
-    mnist: NDArray[np.uint8] = np.rint(frame * np.float32(WHITE / peak)).astype(np.uint8)
+    # Centre the grey levels the network will see. Ink fainter than half a grey level rounds
+    # to 0; had it counted, a haze of it could pull the visible pixels off centre, or hold
+    # them against the frame's edge as part of a box wider than what remains.
+    grey = np.rint(digit * np.float32(WHITE / peak))
+    visible_rows, visible_cols = np.flatnonzero(grey.any(axis=1)), np.flatnonzero(grey.any(axis=0))
+    grey = grey[visible_rows[0] : visible_rows[-1] + 1, visible_cols[0] : visible_cols[-1] + 1]
+    top, left = _center_of_mass_offset(grey)
+    mnist = np.zeros((FRAME, FRAME), dtype=np.uint8)
+    mnist[top : top + grey.shape[0], left : left + grey.shape[1]] = grey
     return mnist
 
 

@@ -247,12 +247,19 @@ def test_any_ink_map_gives_a_centred_28x28_digit(ink: NDArray[np.float32]) -> No
     assert max(ink_box(digit)) <= 20
     rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
     row, col = center_of_mass(digit)
-    # Within half a pixel of the target, unless clamping kept the ink inside the frame: then the
-    # ink touches the edge it was being pushed against. The centring is done on float ink; the
-    # uint8 rounding of very faint pixels (1/150 of the peak here) can move the measured centre
-    # by up to a few tenths more, hence 0.75.
-    assert abs(row - 14) <= 0.75 or (row < 14 and rows[-1] >= 26) or (row > 14 and rows[0] <= 1)
-    assert abs(col - 14) <= 0.75 or (col < 14 and cols[-1] >= 26) or (col > 14 and cols[0] <= 1)
+    # Within half a pixel of the target (the shift is by whole pixels), unless clamping kept the
+    # ink inside the frame: then the ink touches the edge it was being pushed against.
+    assert abs(row - 14) <= 0.5 or (row < 14 and rows[-1] >= 26) or (row > 14 and rows[0] <= 1)
+    assert abs(col - 14) <= 0.5 or (col < 14 and cols[-1] >= 26) or (col > 14 and cols[0] <= 1)
+
+
+def test_ink_too_faint_to_show_does_not_pull_the_digit_off_centre() -> None:
+    # Enlarged with Lanczos, this little hook leaves a haze of ink under half a grey level
+    # around it. Centred with the haze counted, the visible digit sat 1.1 px off (14, 14).
+    ink = np.array([[0.3, 7.5, 7.5], [0.0, 1.0, 0.0], [0.3, 0.0, 0.0]], dtype=np.float32)
+    row, col = center_of_mass(to_mnist(ink))
+    assert abs(row - 14) <= 0.5
+    assert abs(col - 14) <= 0.5
 
 
 def test_lopsided_digit_is_clamped_inside_the_frame() -> None:
