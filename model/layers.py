@@ -94,9 +94,8 @@ class Dropout:
         # Mask values are 0 or 1/keep, so forward and backward are a single multiply each.
         words = self.rng.bit_generator.random_raw(-(-x.size // 4))  # 64 bits = 4 draws
         bits = words.view(np.uint16)[: x.size].reshape(x.shape)
-        self._mask = np.multiply(
-            bits < self.threshold, x.dtype.type(1.0 / self.keep), dtype=x.dtype
-        )
+        self._mask = (bits < self.threshold).astype(x.dtype)
+        self._mask *= x.dtype.type(1.0 / self.keep)
         return x * self._mask
 
     def backward(self, grad: Array) -> Array:

@@ -37,12 +37,21 @@ def softmax_cross_entropy(
     per-sample softmax Jacobian.
     """
     n, classes = logits.shape
-    log_p = log_softmax(logits)
-    probabilities = np.exp(log_p)
-    target = np.full_like(logits, label_smoothing / classes)
-    target[np.arange(n), labels] += 1.0 - label_smoothing
-    loss = float(-(target * log_p).sum() / n)
-    grad = (probabilities - target) / logits.dtype.type(n)
+    rows = np.arange(n)
+    shifted = logits - logits.max(axis=1, keepdims=True)  # as in softmax: exp() <= 1
+    exp = np.exp(shifted)
+    total = exp.sum(axis=1, keepdims=True)
+    probabilities = exp / total
+    log_p = shifted - np.log(total)
+    # The target puts label_smoothing / classes on every class and the rest on the label, so
+    # both the loss and the gradient are a uniform term plus a correction at the label; no
+    # (n, classes) target array is needed.
+    uniform = label_smoothing / classes
+    on_label = 1.0 - label_smoothing
+    loss = -(on_label * float(log_p[rows, labels].sum()) + uniform * float(log_p.sum())) / n
+    grad = probabilities - logits.dtype.type(uniform)
+    grad[rows, labels] -= logits.dtype.type(on_label)
+    grad /= logits.dtype.type(n)
     return loss, probabilities, grad
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,8 +22,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from model.activations import ReLU
 from model.data import sha256_file
-from model.layers import Dense
+from model.layers import Dense, Dropout
 from model.losses import softmax
 from model.network import MLP
 from model.preprocess import normalize
@@ -71,25 +73,34 @@ class Predictor:
         self._gradient_lock = threading.Lock()
         self._gradient_copy: MLP | None = None
         # The first layer with the normalisation folded in, for `_first_layer_sparse`. The input
-        # is x = p * scale - shift for grey levels p, so x @ W + b = (p * scale) @ W + bias with
-        # bias = b - shift * colsum(W), and (p * scale) @ W only needs the rows where p != 0.
+        # is x = p * scale - shift for grey levels p, so x @ W + b = p @ (scale * W) + bias with
+        # bias = b - shift * colsum(W), and p @ (scale * W) only needs the rows where p != 0.
         # Computed once: the served weights never change after loading.
         first = network.dense[0]
         weights, biases = first.parameters["W"], first.parameters["b"]
         shift = self.mean / self.std
-        self._first_weights = weights  # (784, hidden), the network's own array
-        self._pixel_scale = 1.0 / (255.0 * self.std)
+        scale = 1.0 / (255.0 * self.std)
+        self._first_weights = (weights * scale).astype(network.dtype)  # (784, hidden)
         self._first_bias = (biases - shift * weights.sum(axis=0, dtype=np.float64)).astype(
             network.dtype
         )
-        # Every layer after the first Dense (only inference-mode dropout, an identity, precedes
-        # it) as one step of `_logits_one`; a big Dense reads only the rows of active inputs.
-        self._steps_after_first_layer: list[Callable[[Array], Array]] = [
-            functools.partial(_dense_from_active_rows, layer)
-            if isinstance(layer, Dense) and layer.parameters["W"].nbytes >= SPARSE_MIN_WEIGHT_BYTES
-            else layer.forward
-            for layer in network.layers[network.layers.index(first) + 1 :]
-        ]
+        # Every layer after the first Dense as one step of `_logits_one`: a big Dense reads only
+        # the rows of active inputs, ReLU keeps no mask (nothing runs backward on the shared
+        # network), and dropout, the identity outside training, is left out.
+        self._steps_after_first_layer: list[Callable[[Array], Array]] = []
+        for layer in network.layers[network.layers.index(first) + 1 :]:
+            if isinstance(layer, Dropout):
+                continue
+            if isinstance(layer, ReLU):
+                self._steps_after_first_layer.append(_relu_in_place)
+            elif (
+                isinstance(layer, Dense) and layer.parameters["W"].nbytes >= SPARSE_MIN_WEIGHT_BYTES
+            ):
+                self._steps_after_first_layer.append(
+                    functools.partial(_dense_from_active_rows, layer)
+                )
+            else:
+                self._steps_after_first_layer.append(layer.forward)
 
     @classmethod
     def from_file(cls, path: Path) -> Predictor:
@@ -135,7 +146,7 @@ class Predictor:
         inks 100-200 of 784 pixels, so this reads about a fifth of the layer's weights.
         """
         (inked,) = pixels.nonzero()
-        ink = np.multiply(pixels[inked], self._pixel_scale, dtype=self.network.dtype)
+        ink = pixels[inked].astype(self.network.dtype)
         rows = np.take(self._first_weights, inked, axis=0)  # (inked, hidden)
         out: Array = ink @ rows
         out += self._first_bias
@@ -156,11 +167,16 @@ class Predictor:
         """Score a list of 28x28 uint8 images in one batch, in order."""
         if not images:
             return []
-        probabilities = self.probabilities(images)
-        digits = probabilities.argmax(axis=1).tolist()
+        if len(images) == 1:
+            # One drawing, what /api/predict serves: its ten logits as Python floats (float64)
+            # skip the half-dozen NumPy calls of the batch softmax, a sixth of the whole pass.
+            logits = self._logits_one(images[0])[0].tolist()
+            rows = [_softmax_row(logits, self.temperature)]
+        else:
+            rows = self.probabilities(images).tolist()
         return [
-            Prediction(digit=d, confidence=p[d], probabilities=p, pixels=image)
-            for d, p, image in zip(digits, probabilities.tolist(), images, strict=True)
+            Prediction(digit=p.index(max(p)), confidence=max(p), probabilities=p, pixels=image)
+            for p, image in zip(rows, images, strict=True)
         ]
 
     def info(self) -> dict[str, Any]:
@@ -178,6 +194,19 @@ class Predictor:
             "weights_file": self.path.name,
             "weights_sha256": self.sha256,
         }
+
+
+def _softmax_row(logits: list[float], temperature: float) -> list[float]:
+    """`softmax(logits / temperature)` for one row, in Python floats (float64)."""
+    top = max(logits)
+    exps = [math.exp((value - top) / temperature) for value in logits]
+    total = math.fsum(exps)
+    return [e / total for e in exps]
+
+
+def _relu_in_place(x: Array) -> Array:
+    """max(x, 0), written over x: a fresh array from the layer below that nothing else holds."""
+    return np.maximum(x, 0, out=x)
 
 
 def _dense_from_active_rows(layer: Dense, x: Array) -> Array:

@@ -58,7 +58,7 @@ def training_curves(history: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Per-epoch series as columns (one list per quantity); None if no history was recorded.
 
     `grad_norms` holds one series per dense layer: the gradient norm of that layer's weights,
-    averaged over the epoch's batches.
+    averaged over every 8th batch of the epoch.
     """
     epochs = [entry for entry in history if isinstance(entry, dict) and "epoch" in entry]
     if not epochs:
