@@ -84,21 +84,24 @@ class Predictor:
         self._first_bias = (biases - shift * weights.sum(axis=0, dtype=np.float64)).astype(
             network.dtype
         )
-        # Every layer after the first Dense as one step of `_logits_one`: a big Dense reads only
-        # the rows of active inputs, ReLU keeps no mask (nothing runs backward on the shared
-        # network), and dropout, the identity outside training, is left out.
+        # Every layer after the first Dense as one step of `_logits_one`, on a (features,)
+        # vector: a big Dense reads only the rows of active inputs, ReLU keeps no mask (nothing
+        # runs backward on the shared network), and dropout, the identity outside training, is
+        # left out.
         self._steps_after_first_layer: list[Callable[[Array], Array]] = []
         for layer in network.layers[network.layers.index(first) + 1 :]:
             if isinstance(layer, Dropout):
                 continue
             if isinstance(layer, ReLU):
                 self._steps_after_first_layer.append(_relu_in_place)
-            elif (
-                isinstance(layer, Dense) and layer.parameters["W"].nbytes >= SPARSE_MIN_WEIGHT_BYTES
-            ):
-                self._steps_after_first_layer.append(
-                    functools.partial(_dense_from_active_rows, layer)
+            elif isinstance(layer, Dense):
+                weights, biases = layer.parameters["W"], layer.parameters["b"]
+                dense = (
+                    _dense_from_active_rows
+                    if weights.nbytes >= SPARSE_MIN_WEIGHT_BYTES
+                    else _dense_one
                 )
+                self._steps_after_first_layer.append(functools.partial(dense, weights, biases))
             else:
                 self._steps_after_first_layer.append(layer.forward)
 
@@ -128,13 +131,13 @@ class Predictor:
     def logits(self, images: list[NDArray[np.uint8]]) -> Array:
         """n 28x28 uint8 images, ink high -> (n, 10) logits, before temperature scaling."""
         if len(images) == 1:
-            return self._logits_one(images[0])
+            return self._logits_one(images[0])[np.newaxis]
         pixels = np.stack(images).reshape(len(images), -1)  # (n, 784)
         return self.network.forward(self.normalize(pixels))
 
     def _logits_one(self, image: NDArray[np.uint8]) -> Array:
-        """(28, 28) -> (1, 10): the network's forward pass, reading the rows of non-zero inputs."""
-        out = self._first_layer_sparse(image.reshape(-1))[np.newaxis]  # (1, hidden)
+        """(28, 28) -> (10,): the network's forward pass, reading the rows of non-zero inputs."""
+        out = self._first_layer_sparse(image.reshape(-1))  # (hidden,)
         for step in self._steps_after_first_layer:
             out = step(out)
         return out
@@ -170,7 +173,7 @@ class Predictor:
         if len(images) == 1:
             # One drawing, what /api/predict serves: its ten logits as Python floats (float64)
             # skip the half-dozen NumPy calls of the batch softmax, a sixth of the whole pass.
-            logits = self._logits_one(images[0])[0].tolist()
+            logits = self._logits_one(images[0]).tolist()
             rows = [_softmax_row(logits, self.temperature)]
         else:
             rows = self.probabilities(images).tolist()
@@ -209,15 +212,22 @@ def _relu_in_place(x: Array) -> Array:
     return np.maximum(x, 0, out=x)
 
 
-def _dense_from_active_rows(layer: Dense, x: Array) -> Array:
-    """`layer.forward(x)` for one row, (1, fan_in) -> (1, fan_out), reading only the weight rows
-    of the non-zero inputs when at most SPARSE_MAX_ACTIVE_FRACTION of them are non-zero.
+def _dense_one(weights: Array, biases: Array, x: Array) -> Array:
+    """A Dense layer's forward pass for one vector: (fan_in,) -> (fan_out,)."""
+    out: Array = x @ weights
+    out += biases
+    return out
+
+
+def _dense_from_active_rows(weights: Array, biases: Array, x: Array) -> Array:
+    """`_dense_one`, reading only the weight rows of the non-zero inputs when at most
+    SPARSE_MAX_ACTIVE_FRACTION of them are non-zero: (fan_in,) -> (fan_out,).
 
     Equal up to float rounding: the rows left out are multiplied by exact zeros.
     """
-    (active,) = x[0].nonzero()
-    if len(active) > SPARSE_MAX_ACTIVE_FRACTION * layer.fan_in:
-        return layer.forward(x)
-    out: Array = x[0, active] @ np.take(layer.parameters["W"], active, axis=0)
-    out += layer.parameters["b"]
-    return out[np.newaxis]
+    (active,) = x.nonzero()
+    if len(active) > SPARSE_MAX_ACTIVE_FRACTION * len(x):
+        return _dense_one(weights, biases, x)
+    out: Array = x[active] @ np.take(weights, active, axis=0)
+    out += biases
+    return out

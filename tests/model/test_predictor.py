@@ -91,7 +91,7 @@ def test_hidden_layers_reading_active_rows_equal_the_dense_pass(
     monkeypatch: pytest.MonkeyPatch, sample: Sample, max_active: float
 ) -> None:
     """Every hidden Dense takes the active-rows product (or, allowed no active input, falls back
-    to its own forward); either way the probabilities are the dense pass's."""
+    to the plain product); either way the probabilities are the dense pass's."""
     monkeypatch.setattr(model.predictor, "SPARSE_MIN_WEIGHT_BYTES", 0)
     monkeypatch.setattr(model.predictor, "SPARSE_MAX_ACTIVE_FRACTION", max_active)
     predictor = small_predictor(np.float64, temperature=1.3)  # steps are chosen at construction
@@ -103,8 +103,12 @@ def test_hidden_layers_reading_active_rows_equal_the_dense_pass(
 def test_the_shipped_networks_big_hidden_layers_read_active_rows(shipped: Predictor) -> None:
     """The layers the active-rows product is for are picked; small ones keep their forward."""
     big = [d for d in shipped.network.dense[1:] if d.parameters["W"].nbytes >= 1 << 20]
-    partials = [s for s in shipped._steps_after_first_layer if hasattr(s, "func")]
-    assert [s.args[0] for s in partials] == big  # type: ignore[attr-defined]
+    active_rows = [
+        step.args[0]  # type: ignore[attr-defined]
+        for step in shipped._steps_after_first_layer
+        if getattr(step, "func", None) is model.predictor._dense_from_active_rows
+    ]
+    assert [id(w) for w in active_rows] == [id(d.parameters["W"]) for d in big]
     assert big  # the shipped 1024-wide layers hold 4 MB each
 
 
