@@ -17,6 +17,7 @@ Then the peak resident memory of a real `python -m model.train --epochs 1` run, 
 Targets: train_epoch <= 0.5x torch and <= 1.3x the GEMM floor; training peak RSS <= 1.5 GB.
 
     python -m benchmarks.bench_train [--repeats 3] [--data DIR] [--threads N] [--skip-rss]
+                                     [--no-torch] [--breakdown]
 
 On a shared machine compare with `--threads 1`: a 2-thread BLAS call stalls whenever another
 process holds the second core, and that hurts PyTorch's OpenMP pool most of all.
@@ -158,10 +159,10 @@ def reference_config() -> TrainConfig:
     )
 
 
-def reference_state(seed: int) -> TrainingState:
+def reference_state(seed: int, dropout: tuple[float, ...] = DROPOUT) -> TrainingState:
     """A fresh network and optimizer built from the project's own classes."""
     rng = np.random.default_rng(seed)
-    network = MLP(LAYER_SIZES, activation="relu", dropout=DROPOUT, rng=rng, dtype=np.float32)
+    network = MLP(LAYER_SIZES, activation="relu", dropout=dropout, rng=rng, dtype=np.float32)
     optimizer = Momentum(LR, momentum=MOMENTUM, nesterov=False)
     return TrainingState(network=network, optimizer=optimizer, rng=rng)
 
@@ -175,19 +176,42 @@ def project_epoch(data: Dataset, seed: int) -> float:
     return float(row["train_loss"])
 
 
-def bare_epoch(data: Dataset, seed: int) -> float:
-    """The per-batch calls of train_epoch without its bookkeeping; returns the last loss."""
-    state = reference_state(seed)
+def bare_epoch(
+    data: Dataset,
+    seed: int,
+    dropout: bool = True,
+    optimizer_step: bool = True,
+    shuffle: bool = True,
+) -> float:
+    """The per-batch calls of train_epoch without its bookkeeping; returns the last loss.
+
+    With `--breakdown`, parts are switched off to measure what each costs: the dropout masks,
+    the optimizer step, and the shuffled batch gather (in order, a batch is a view).
+    """
+    state = reference_state(seed, DROPOUT if dropout else (0.0,) * len(DROPOUT))
     network, optimizer = state.network, state.optimizer
     parameters, gradients = network.parameters(), network.gradients()
     n = len(data.y_train)
     order = state.rng.permutation(n)
     loss = math.nan
     for start in range(0, n, BATCH):
-        batch = order[start : start + BATCH]
+        batch = order[start : start + BATCH] if shuffle else slice(start, start + BATCH)
         loss, _ = network.train_step_gradients(data.x_train[batch], data.y_train[batch])
-        optimizer.step(parameters, gradients)
+        if optimizer_step:
+            optimizer.step(parameters, gradients)
     return float(loss)
+
+
+# With --breakdown: the step loop with parts switched off, each timed against the GEMM floor.
+BREAKDOWN: dict[str, dict[str, bool]] = {
+    "loop, no optimizer step": {"optimizer_step": False},
+    "loop, no dropout": {"dropout": False},
+    "loop, neither, batches in order": {
+        "optimizer_step": False,
+        "dropout": False,
+        "shuffle": False,
+    },
+}
 
 
 def make_torch_epoch(
@@ -370,6 +394,11 @@ def main() -> None:
     parser.add_argument("--skip-rss", action="store_true", help="skip the peak-memory training run")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch reference")
     parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time the step loop without the optimizer step, dropout, or shuffling",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=0,
@@ -415,6 +444,10 @@ def main() -> None:
             times_inside["torch"] = lambda seed: process.epoch(seed, None)
             contenders["torch"] = times_inside["torch"]
             warmups["torch"] = lambda: process.epoch(0, WARMUP_ROWS)
+    if args.breakdown:
+        for name, switches in BREAKDOWN.items():
+            contenders[name] = functools.partial(bare_epoch, data, **switches)
+            warmups[name] = functools.partial(bare_epoch, small, 0, **switches)
     gemm_epoch = make_gemm_epoch(x, seed=1)
     contenders["GEMM floor"] = lambda seed: gemm_epoch(None)
     warmups["GEMM floor"] = lambda: gemm_epoch(WARMUP_ROWS)
@@ -490,6 +523,8 @@ def main() -> None:
         ("bare step loop / torch", bare_vs_torch, "", None),
         ("bare step loop / GEMM floor", bare_vs_gemm, "", None),
     ]
+    breakdown = {name: paired_ratio(name, "GEMM floor") for name in BREAKDOWN if name in times}
+    rows += [(f"{name} / GEMM floor", ratio, "", None) for name, ratio in breakdown.items()]
     for label, value, target, ok in rows:
         shown = "n/a" if value is None else f"{value:.2f}x"
         print(f"{label:<44}{shown:>12}  {target:<12}{yes_no(ok) if target else '':>4}")
@@ -518,6 +553,7 @@ def main() -> None:
         "train_epoch_vs_gemm": None if vs_gemm is None else round(vs_gemm, 3),
         "bare_vs_torch": None if bare_vs_torch is None else round(bare_vs_torch, 3),
         "bare_vs_gemm": None if bare_vs_gemm is None else round(bare_vs_gemm, 3),
+        "breakdown_vs_gemm": {k: None if v is None else round(v, 3) for k, v in breakdown.items()},
         "training_peak_rss_mb": None if rss is None else round(rss["peak_rss_mb"], 1),
         "targets": {
             "vs_torch": TARGET_VS_TORCH,
