@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: a canvas-like PNG, a server in its own process, RSS."""
+"""Shared pieces of the benchmarks: canvas PNGs, a server in its own process, RSS."""
 
 from __future__ import annotations
 
@@ -18,19 +18,25 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 CANVAS = 280
 STROKE = 18
+# A '4' as a person draws it on the 280x280 canvas: the slanted arm and crossbar, then the stem.
+FOUR_STROKES = [[(170, 40), (70, 170), (210, 170)], [(165, 90), (160, 250)]]
+# That '4' drawn with the mouse on the page in Chromium, as posted: see capture_canvas.py.
+CANVAS_PNG = ROOT / "benchmarks" / "data" / "canvas-4-chromium.png"
 
 
 def canvas_png() -> bytes:
-    """A '4' drawn like a person on the canvas: RGBA PNG bytes, 280x280, transparent background."""
+    """The page's own PNG of a drawn '4' (280x280 RGBA, transparent background), from Chromium."""
+    return CANVAS_PNG.read_bytes()
+
+
+def pillow_canvas_png() -> bytes:
+    """The same '4' drawn with Pillow and saved at zlib level 6: slower to inflate than a
+    browser's PNG, so the benchmarks time it as a pessimistic second input."""
     # Drawn 4x larger then reduced: ImageDraw lines are aliased, a browser canvas is not.
     scale = 4
     big = Image.new("RGBA", (CANVAS * scale, CANVAS * scale), (0, 0, 0, 0))
     draw = ImageDraw.Draw(big)
-    strokes = [
-        [(170, 40), (70, 170), (210, 170)],  # the slanted arm and the crossbar
-        [(165, 90), (160, 250)],  # the stem
-    ]
-    for stroke in strokes:
+    for stroke in FOUR_STROKES:
         points = [(x * scale, y * scale) for x, y in stroke]
         draw.line(points, fill=(20, 20, 20, 255), width=STROKE * scale, joint="curve")
         for x, y in points:  # round caps, as with lineCap = "round"
@@ -38,7 +44,7 @@ def canvas_png() -> bytes:
             draw.ellipse((x - r, y - r, x + r, y + r), fill=(20, 20, 20, 255))
     image = big.resize((CANVAS, CANVAS), Image.Resampling.BOX)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")  # browsers write default zlib level, no optimisation
+    image.save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
 
 
