@@ -38,18 +38,28 @@ class ReLU(Activation):
 
     def __init__(self) -> None:
         super().__init__()
-        self._mask: Array | None = None
+        self._mask: Array | None = None  # set by a training forward pass
+        self._out: Array | None = None  # set by an inference forward pass
 
     def forward(self, x: Array, training: bool = False) -> Array:
-        # A 0/1 mask in x's own dtype makes forward and backward one plain product each. That
-        # is about twice as fast as np.maximum (which checks every element for NaN) or a
-        # boolean mask (which NumPy casts element by element inside the product).
-        self._mask = (x > 0).astype(x.dtype)
-        return x * self._mask
+        if training:
+            # A 0/1 mask in x's own dtype makes forward and backward one plain product each. On
+            # a training batch that is about twice as fast as np.maximum (which checks every
+            # element for NaN) or a boolean mask (which NumPy casts element by element).
+            self._mask, self._out = (x > 0).astype(x.dtype), None
+            return x * self._mask
+        # Inference on big batches: np.maximum makes one new array where the mask costs two,
+        # 20% of the shipped network's batch throughput. Input gradients, the only backward
+        # pass after inference, rebuild the mask from the output.
+        self._mask, self._out = None, np.maximum(x, 0)
+        return self._out
 
     def backward(self, grad: Array) -> Array:
-        assert self._mask is not None, "forward must run before backward"
-        return grad * self._mask
+        if self._mask is not None:
+            return grad * self._mask
+        assert self._out is not None, "forward must run before backward"
+        # The output is positive exactly where the input was.
+        return np.multiply(grad, self._out > 0, dtype=grad.dtype)
 
 
 class LeakyReLU(Activation):
