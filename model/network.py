@@ -5,6 +5,8 @@ For layer_sizes (784, 512, 256, 10) and dropout (0.4, 0.2, 0.1) the stack is
     Dropout(0.4) -> Dense(784, 512) -> ReLU -> Dropout(0.2) -> Dense(512, 256) -> ReLU
     -> Dropout(0.1) -> Dense(256, 10) -> logits
 
+where each ReLU and the dropout after it are one layer, `ReLUDropout`, sharing one mask.
+
 Softmax is not a layer: it is fused with the loss in training and applied in `predict_proba`.
 """
 
@@ -16,7 +18,7 @@ import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
 from model.activations import Activation, make_activation
-from model.layers import Dense, Dropout
+from model.layers import Dense, Dropout, ReLUDropout
 from model.losses import l2_penalty, softmax, softmax_cross_entropy
 
 Array = NDArray[np.floating]
@@ -53,15 +55,19 @@ class MLP:
 
         self.dense: list[Dense] = []
         self.layers: list[Layer] = []
+        self.layers.append(Dropout(self.dropout[0], rng))
         for i, (fan_in, fan_out) in enumerate(
             zip(self.layer_sizes[:-1], self.layer_sizes[1:], strict=True)
         ):
-            self.layers.append(Dropout(self.dropout[i], rng))
             dense = Dense(fan_in, fan_out, rng, init=init, dtype=self.dtype)
             self.dense.append(dense)
             self.layers.append(dense)
             if i < n_dense - 1:
-                self.layers.append(make_activation(activation))
+                if activation == "relu":  # one mask for ReLU and the next layer's dropout
+                    self.layers.append(ReLUDropout(self.dropout[i + 1], rng))
+                else:
+                    self.layers.append(make_activation(activation))
+                    self.layers.append(Dropout(self.dropout[i + 1], rng))
 
     # ----------------------------------------------------------------- parameters
     def parameters(self) -> dict[str, Array]:

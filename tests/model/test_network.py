@@ -118,6 +118,25 @@ def test_dropout_rates_must_match_layers() -> None:
         MLP([784, 512, 10], dropout=[0.1])
 
 
+@pytest.mark.parametrize(
+    ("activation", "stack"),
+    [
+        ("relu", ["Dropout", "Dense", "ReLUDropout", "Dense", "ReLUDropout", "Dense"]),
+        ("tanh", ["Dropout", "Dense", "Tanh", "Dropout", "Dense", "Tanh", "Dropout", "Dense"]),
+    ],
+)
+def test_each_dense_input_gets_its_dropout_rate(activation: str, stack: list[str]) -> None:
+    """ReLU shares its mask with the dropout after it; other activations keep two layers."""
+    network = MLP((6, 5, 4, 3), activation=activation, dropout=(0.1, 0.2, 0.3))
+    assert [type(layer).__name__ for layer in network.layers] == stack
+    rates = [
+        getattr(layer, "dropout", layer).rate
+        for layer in network.layers
+        if type(layer).__name__ in ("Dropout", "ReLUDropout")
+    ]
+    assert rates == [0.1, 0.2, 0.3]
+
+
 def test_load_parameters_checks_shapes(rng: np.random.Generator) -> None:
     net = MLP([4, 3, 2], rng=rng)
     arrays = {k: v.copy() for k, v in net.parameters().items()}
