@@ -30,6 +30,7 @@ from model.preprocess import (
     ImageLimits,
     ImageTooLargeError,
     PreprocessError,
+    header_pixels,
     image_to_mnist,
     pixels_to_mnist,
 )
@@ -231,12 +232,31 @@ def item_to_pixels(item: ImageInput, limits: ImageLimits) -> NDArray[np.uint8]:
         raise HTTPException(status_for(error), str(error)) from None
 
 
-def items_to_pixels(batch: BatchInput, limits: ImageLimits) -> list[NDArray[np.uint8]]:
-    """Every instance of a batch; an error names the instance it came from."""
+def items_to_pixels(
+    batch: BatchInput, limits: ImageLimits, max_pixels: int
+) -> list[NDArray[np.uint8]]:
+    """Every instance of a batch; an error names the instance it came from.
+
+    The images may decode to at most `max_pixels` pixels in all: each one's header is read
+    before it is decoded, so a batch of small files that inflate to huge images is refused
+    (413) before it costs seconds of CPU.
+    """
     images = []
+    pixels = 0
     for index, item in enumerate(batch.instances):
         try:
-            images.append(item_to_pixels(item, limits))
+            if item.image is None:
+                images.append(item_to_pixels(item, limits))
+                continue
+            data = decode_base64_image(item.image)
+            pixels += header_pixels(data)
+            if pixels > max_pixels:
+                raise HTTPException(
+                    413,
+                    f"the batch's images hold over {max_pixels:,} pixels in all; "
+                    "send fewer or smaller images",
+                )
+            images.append(raw_image_to_pixels(data, limits))
         except HTTPException as error:
             raise HTTPException(error.status_code, f"instances[{index}]: {error.detail}") from None
     return images

@@ -21,6 +21,9 @@ class Settings:
     max_body_bytes: int = 2 * 1024 * 1024  # one prediction request
     max_batch_body_bytes: int = 32 * 1024 * 1024  # one batch request
     max_batch_items: int = 2000  # images in one batch request
+    # Pixels decoded for one batch request, all its images together (each header is read
+    # first): 2,000 canvas drawings hold 157M, sixteen 4096x4096 images 268M.
+    max_batch_pixels: int = 256 * 1024 * 1024
     max_image_side: int = 4096  # width or height, read from the header before decoding
     max_image_pixels: int = 4096 * 4096  # width * height
     max_attack_epsilon: int = 128  # /api/adversarial: largest allowed change of one pixel (0..255)

@@ -112,6 +112,19 @@ def open_image(data: bytes, limits: ImageLimits = ImageLimits()) -> Image.Image:
     return image
 
 
+def header_pixels(data: bytes) -> int:
+    """width * height as the image's header states it, without decoding any pixel; 0 when the
+    header cannot be read (decoding the image then reports why)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as image:
+                width, height = image.size
+    except Exception:
+        return 0
+    return width * height
+
+
 def _check_size(size: tuple[int, int], limits: ImageLimits) -> None:
     """Raise ImageTooLargeError if (width, height) exceeds the limits, ImageDecodeError if empty."""
     width, height = size

@@ -87,7 +87,9 @@ async def predict_batch(
         raise HTTPException(
             413, f"{len(batch.instances)} instances; the limit is {settings.max_batch_items}"
         )
-    images = await run_in_threadpool(items_to_pixels, batch, settings.image_limits)
+    images = await run_in_threadpool(
+        items_to_pixels, batch, settings.image_limits, settings.max_batch_pixels
+    )
     predictions = await run_in_threadpool(predictor.predict, images)
     return BatchResponse.model_construct(predictions=[to_response(p) for p in predictions])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 from pathlib import Path
@@ -33,6 +34,7 @@ def test_defaults_are_the_documented_limits() -> None:
     assert settings.max_image_side == 4096
     assert settings.max_image_pixels == 4096 * 4096
     assert settings.max_batch_items == 2000
+    assert settings.max_batch_pixels == 256 * MIB
     assert settings.blas_threads == 1
     assert settings.weights.name == "mnist_mlp.npz"
 
@@ -44,6 +46,7 @@ def test_every_limit_is_a_settings_field() -> None:
         "max_batch_items",
         "max_image_side",
         "max_image_pixels",
+        "max_batch_pixels",
     } <= set(LIMITS)
 
 
@@ -142,6 +145,27 @@ def test_small_max_batch_items_refuses_a_longer_batch_with_413() -> None:
         response = small.post("/api/predict/batch", json={"instances": [{"pixels": [0]}] * 3})
     assert response.status_code == 413
     assert response.json()["detail"] == "3 instances; the limit is 2"
+
+
+def test_a_batch_of_images_over_the_pixel_budget_gets_413_before_decoding() -> None:
+    """The budget counts every image's header; pixel arrays are not images and do not count."""
+    digit = Image.new("L", (20, 20), 255)
+    digit.paste(0, (9, 3, 11, 17))  # a dark stroke on white paper: a 1
+    buffer = io.BytesIO()
+    digit.save(buffer, format="PNG")
+    item = {"image": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()}
+    pixels = {"pixels": [[0] * 28] * 27 + [[255] * 28]}
+    app = create_app(Settings.from_env(env(max_batch_pixels="1000")))
+    with TestClient(app) as small:
+        within = small.post("/api/predict/batch", json={"instances": [item, item, pixels]})
+        over = small.post("/api/predict/batch", json={"instances": [pixels, item, item, item]})
+    assert within.status_code == 200  # 800 pixels
+    assert len(within.json()["predictions"]) == 3
+    assert over.status_code == 413  # 1,200 pixels at the third image, instances[3]
+    assert over.json()["detail"] == (
+        "instances[3]: the batch's images hold over 1,000 pixels in all; "
+        "send fewer or smaller images"
+    )
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from model.preprocess import (
     PixelValueError,
     PreprocessError,
     UnsupportedImageError,
+    header_pixels,
     image_to_mnist,
     ink_map,
     normalize,
@@ -693,3 +694,17 @@ def test_normalize_maps_black_and_white_to_the_known_values() -> None:
 def test_normalize_refuses_a_degenerate_std_or_mean(mean: float, std: float) -> None:
     with pytest.raises(ValueError, match="std"):
         normalize(np.zeros(3, dtype=np.uint8), mean, std)
+
+
+def test_header_pixels_reads_the_size_without_decoding() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (300, 7)).save(buffer, format="PNG")
+    whole = buffer.getvalue()
+    assert header_pixels(whole) == 2100
+    # The pixel data is never touched: cut short, the image no longer decodes, yet its header
+    # still gives the size.
+    truncated = whole[: len(whole) // 2]
+    with pytest.raises(ImageDecodeError):
+        open_image(truncated)
+    assert header_pixels(truncated) == 2100
+    assert header_pixels(b"not an image") == 0
