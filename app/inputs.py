@@ -224,9 +224,9 @@ def decode_base64_image(text: str) -> bytes:
 
 def item_to_pixels(item: ImageInput, limits: ImageLimits) -> NDArray[np.uint8]:
     """One validated input -> (28, 28) uint8, ink high."""
+    if item.image is not None:
+        return raw_image_to_pixels(decode_base64_image(item.image), limits)
     try:
-        if item.image is not None:
-            return image_to_mnist(decode_base64_image(item.image), limits)
         return pixels_to_mnist(item.pixels)
     except PreprocessError as error:
         raise HTTPException(status_for(error), str(error)) from None

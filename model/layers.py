@@ -100,13 +100,18 @@ class Dropout:
         keep: NDArray[np.bool_] = draws[:size].reshape(shape) < self.threshold
         return keep
 
+    def scaled_mask(self, keep: NDArray[np.bool_], dtype: DTypeLike) -> Array:
+        """What inverted dropout multiplies by: 1/keep where `keep` is True, 0 elsewhere."""
+        mask: Array = keep.astype(dtype)
+        mask *= mask.dtype.type(1.0 / self.keep)
+        return mask
+
     def forward(self, x: Array, training: bool = False) -> Array:
         if not training or self.rate == 0.0:
             self._mask = None
             return x
         # Mask values are 0 or 1/keep, so forward and backward are a single multiply each.
-        self._mask = self.keep_mask(x.shape).astype(x.dtype)
-        self._mask *= x.dtype.type(1.0 / self.keep)
+        self._mask = self.scaled_mask(self.keep_mask(x.shape), x.dtype)
         return x * self._mask
 
     def backward(self, grad: Array) -> Array:
@@ -143,6 +148,5 @@ class ReLUDropout(ReLU):
             return super().forward(x, training)
         keep = self.dropout.keep_mask(x.shape)
         keep &= x > 0
-        self._mask, self._out = keep.astype(x.dtype), None
-        self._mask *= x.dtype.type(1.0 / self.dropout.keep)
+        self._mask, self._out = self.dropout.scaled_mask(keep, x.dtype), None
         return x * self._mask
