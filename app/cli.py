@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from model.preprocess import PreprocessError, image_to_mnist
+from model.files import WeightFileError
 from model.resources import shipped_weights
-from model.weights_file import WeightFileError
+from model.serving.preprocess import PreprocessError, image_to_mnist
 
 DESCRIPTION = """\
 Draw a digit in the browser; a neural network written from scratch in NumPy reads it.
@@ -55,7 +55,7 @@ def serve(argv: Sequence[str]) -> int:
     if not 0 <= args.port <= 65535:
         parser.error("--port must be in 0..65535")
     from app.settings import Settings
-    from model.predictor import Predictor
+    from model.serving.predictor import Predictor
 
     if args.weights is not None:
         os.environ["DIGITS_WEIGHTS"] = str(args.weights.resolve())
@@ -93,7 +93,7 @@ def predict(argv: Sequence[str]) -> int:
     parser.add_argument("--weights", type=Path, default=None, help="weight file (default: shipped)")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
     args = parser.parse_args(argv)
-    from model.predictor import Predictor
+    from model.serving.predictor import Predictor
 
     try:
         predictor = Predictor.from_file(args.weights or shipped_weights())
@@ -146,14 +146,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "predict":
         return predict(rest)
     if command == "train":
-        from model.train import main as train_main
+        from model.training.train import main as train_main
 
         return train_main(rest)
     if command == "evaluate":
-        from model.evaluate import main as evaluate_main
+        from model.evaluation.metrics import main as evaluate_main
 
         return evaluate_main(rest)
-    from model.download import main as download_main
+    from model.data.download import main as download_main
 
     return download_main(rest)
 

@@ -7,7 +7,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from app.settings import Settings
-from model.predictor import Predictor
+from model.serving.predictor import Predictor
 
 
 # async on purpose: FastAPI runs plain `def` dependencies in a worker thread, a hop that costs

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.schemas import BatchInput, ImageInput, inline_json_schema
 from app.settings import Settings
-from model.preprocess import (
+from model.serving.preprocess import (
     ImageDecodeError,
     ImageLimits,
     ImageTooLargeError,

@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from app.blas import set_blas_threads
 from app.routes import api, explain, pages
 from app.security import SecurityHeadersMiddleware, security_headers
 from app.settings import Settings
-from model.blas import set_blas_threads
-from model.predictor import Predictor
 from model.resources import resource_dir
+from model.serving.predictor import Predictor
 
 APP_DIR = Path(__file__).resolve().parent
 logger = logging.getLogger("digits")

@@ -7,8 +7,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.preprocess import ImageLimits
 from model.resources import shipped_weights
+from model.serving.preprocess import ImageLimits
 
 ENV_PREFIX = "DIGITS_"
 

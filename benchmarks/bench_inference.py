@@ -39,12 +39,12 @@ from benchmarks.bench_train import (
     numpy_blas_threads,
     set_numpy_blas_threads,
 )
-from model.data import load_mnist
-from model.evaluate import predict_in_batches
-from model.losses import softmax
-from model.predictor import Predictor
-from model.preprocess import normalize
+from model.data.mnist import load_mnist
+from model.evaluation.metrics import predict_in_batches
+from model.nn.losses import softmax
 from model.resources import shipped_weights
+from model.serving.predictor import Predictor
+from model.serving.preprocess import normalize
 
 TARGET_SINGLE_US = 40.0
 TARGET_BATCH_PER_S = 120_000.0

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from benchmarks.common import CANVAS, canvas_png, pillow_canvas_png
-from model.preprocess import image_to_mnist, ink_map, open_image, to_mnist
+from model.serving.preprocess import image_to_mnist, ink_map, open_image, to_mnist
 
 
 def median_ms(function: Callable[[], object], runs: int) -> tuple[float, float]:

@@ -6,7 +6,7 @@ the full 60,000-image MNIST training set normalised with `model.preprocess.norma
 Four ways to spend one epoch, run interleaved round by round in this one process so that every
 ratio compares runs made side by side on the same (shared, noisy) machine:
 
-- project train_epoch: `model.train.train_epoch` itself, bookkeeping and all;
+- project train_epoch: `model.training.train.train_epoch` itself, bookkeeping and all;
 - bare step loop: its per-batch calls only (gather, `train_step_gradients`, `optimizer.step`);
 - torch: the same network, loss, optimizer and batch in PyTorch on the CPU, same thread count,
   in a child process (its OpenMP pool, once started, slowed NumPy epochs in the same process);
@@ -48,15 +48,18 @@ from typing import Any
 
 import numpy as np
 
+from app.blas import blas_threads, set_blas_threads
 from benchmarks.common import ROOT
-from model.blas import blas_threads, set_blas_threads
-from model.config import TrainConfig
-from model.data import DataNotFoundError, load_mnist, resolve_data_dir
-from model.network import MLP
-from model.optimizers import Momentum
-from model.preprocess import normalize
-from model.progress import ProgressBar
-from model.train import Dataset, TrainingState, train_epoch
+from model.data.mnist import DataNotFoundError, load_mnist, resolve_data_dir
+from model.fast.training import train_step_gradients, use_fast_layers
+from model.nn.mlp import MLP
+from model.nn.optimizers import Momentum
+from model.serving.preprocess import normalize
+from model.training.checkpoint import TrainingState
+from model.training.config import TrainConfig
+from model.training.dataset import Dataset
+from model.training.progress import ProgressBar
+from model.training.train import train_epoch
 
 LAYER_SIZES = (784, 512, 256, 10)
 DROPOUT = (0.4, 0.2, 0.1)
@@ -117,7 +120,7 @@ def load_training_set(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 
 def as_dataset(images: np.ndarray, x: np.ndarray, y: np.ndarray, data_dir: Path) -> Dataset:
-    """A `model.train.Dataset` whose training split is (x, y); no validation rows are needed."""
+    """A training `Dataset` whose training split is (x, y); no validation rows are needed."""
     values: dict[str, Any] = {
         "x_train": x,
         "images_train": images,  # raw (n, 28, 28) uint8, read only when augmenting
@@ -162,13 +165,15 @@ def reference_config() -> TrainConfig:
 def reference_state(seed: int, dropout: tuple[float, ...] = DROPOUT) -> TrainingState:
     """A fresh network and optimizer built from the project's own classes."""
     rng = np.random.default_rng(seed)
-    network = MLP(LAYER_SIZES, activation="relu", dropout=dropout, rng=rng, dtype=np.float32)
+    network = use_fast_layers(
+        MLP(LAYER_SIZES, activation="relu", dropout=dropout, rng=rng, dtype=np.float32)
+    )
     optimizer = Momentum(LR, momentum=MOMENTUM, nesterov=False)
     return TrainingState(network=network, optimizer=optimizer, rng=rng)
 
 
 def project_epoch(data: Dataset, seed: int) -> float:
-    """`model.train.train_epoch` on a fresh reference network; returns the training loss."""
+    """`train_epoch` on a fresh reference network; returns the training loss."""
     config = reference_config()
     state = reference_state(seed)
     quiet = ProgressBar(len(data.y_train), "bench", stream=io.StringIO())
@@ -196,7 +201,7 @@ def bare_epoch(
     loss = math.nan
     for start in range(0, n, BATCH):
         batch = order[start : start + BATCH] if shuffle else slice(start, start + BATCH)
-        loss, _ = network.train_step_gradients(data.x_train[batch], data.y_train[batch])
+        loss, _ = train_step_gradients(network, data.x_train[batch], data.y_train[batch])
         if optimizer_step:
             optimizer.step(parameters, gradients)
     return float(loss)

@@ -23,7 +23,7 @@ SHIPPED_WEIGHTS = ROOT / "weights" / "mnist_mlp.npz"
 
 def shipped_layer_sizes() -> list[int]:
     """The shipped network's layer sizes, so tests follow the model when it is retrained."""
-    from model.weights_file import load_weights
+    from model.files import load_weights
 
     return list(load_weights(SHIPPED_WEIGHTS)[0].layer_sizes)
 

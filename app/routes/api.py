@@ -26,7 +26,7 @@ from app.schemas import (
     error_responses,
     inline_json_schema,
 )
-from model.predictor import Prediction
+from model.serving.predictor import Prediction
 
 router = APIRouter()
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import PredictorDep, SettingsDep
 from app.inputs import check_attack_limits, image_body, read_image_input
+from app.report import model_report
 from app.schemas import (
     DEFAULT_ATTACK_EPSILON,
     DEFAULT_ATTACK_STEPS,
@@ -26,9 +27,8 @@ from app.schemas import (
     ModelReport,
     error_responses,
 )
-from model.explain import Attack, Explanation, explain, targeted_attack
-from model.predictor import Predictor
-from model.report import model_report
+from model.serving.explain import Attack, Explanation, explain, targeted_attack
+from model.serving.predictor import Predictor
 
 router = APIRouter()
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.deps import PredictorDep, SettingsDep
+from app.report import model_overview
 from app.schemas import DEFAULT_ATTACK_EPSILON
-from model.report import model_overview
 
 router = APIRouter()
 

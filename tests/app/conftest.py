@@ -13,7 +13,7 @@ from PIL import Image
 
 from app.main import create_app
 from app.settings import Settings
-from model.data import load_mnist
+from model.data.mnist import load_mnist
 from tests.conftest import SAMPLE_DIR, SHIPPED_WEIGHTS
 
 

@@ -12,8 +12,8 @@ from PIL import Image
 
 from app.main import create_app
 from app.settings import Settings
-from model.evaluate import evaluate
-from model.weights_file import load_weights
+from model.evaluation.metrics import evaluate
+from model.files import load_weights
 from tests.app.conftest import canvas_png, data_url
 from tests.conftest import SHIPPED_WEIGHTS
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from app.cli import main
-from model.data import load_mnist
+from model.data.mnist import load_mnist
 from tests.conftest import ROOT, SAMPLE_DIR
 
 

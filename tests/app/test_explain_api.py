@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from model.network import MLP
-from model.predictor import Predictor
+from model.nn.mlp import MLP
+from model.serving.predictor import Predictor
 from tests.app.conftest import canvas_png, data_url
 from tests.conftest import (
     SHIPPED_WEIGHTS,

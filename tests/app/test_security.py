@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from model.predictor import Predictor
+from model.serving.predictor import Predictor
 from tests.conftest import ROOT, SHIPPED_WEIGHTS
 
 STATIC_DIR = ROOT / "static"

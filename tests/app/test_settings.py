@@ -13,7 +13,7 @@ from PIL import Image
 
 from app.main import create_app, create_app_from_env
 from app.settings import Settings
-from model.preprocess import ImageLimits
+from model.serving.preprocess import ImageLimits
 from tests.conftest import SHIPPED_WEIGHTS
 
 MIB = 1024 * 1024

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.train import load_checkpoint
-from model.weights_file import load_weights
+from model.files import load_weights
+from model.training.train import load_checkpoint
 from tests.conftest import ROOT, SAMPLE_DIR
 
 # Rewrites one ~7 MB weight file as fast as it can, numbering each version from a start value and
@@ -21,8 +21,8 @@ from tests.conftest import ROOT, SAMPLE_DIR
 WRITER = """
 import itertools, sys
 import numpy as np
-from model.network import MLP
-from model.weights_file import save_weights
+from model.nn.mlp import MLP
+from model.files import save_weights
 path, start = sys.argv[1], int(sys.argv[2])
 net = MLP([784, 1024, 1024, 10], rng=np.random.default_rng(0))
 for version in itertools.count(start):

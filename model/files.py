@@ -1,0 +1,255 @@
+"""The project's two file formats: weight files and training checkpoints, one scheme for both.
+
+Each is one uncompressed `.npz`: named arrays plus `metadata`, a uint8 array holding UTF-8 JSON
+with the format's name and version and a SHA-256 over the arrays.
+- A weight file ("digits-mlp") holds `dense{i}.W`, `dense{i}.b` and metadata describing the
+  network (layer sizes, activation, normalisation mean/std, config, history, metrics, data
+  checksums, creation time); `load_weights` rebuilds the network from it alone.
+- A checkpoint ("digits-checkpoint") holds whatever `model.training.checkpoint` needs to
+  continue a run exactly where it stopped.
+Loading never unpickles (`allow_pickle=False`) and checks shapes and the checksum, so a
+truncated, corrupted or foreign file is refused with a message instead of serving garbage.
+Writes are atomic: a temporary file in the same folder, fsync, then rename.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model.nn.mlp import MLP
+
+FORMAT = "digits-mlp"
+FORMAT_VERSION = 1
+CHECKPOINT_FORMAT = "digits-checkpoint"
+# Version 1 added the version and the checksum; files from before (no version) still load.
+CHECKPOINT_VERSION = 1
+METADATA_KEY = "metadata"
+
+
+class WeightFileError(ValueError):
+    """The file is missing, unreadable, or not a valid digits weight file or checkpoint."""
+
+
+def arrays_checksum(arrays: Mapping[str, NDArray[Any]]) -> str:
+    """SHA-256 over every array's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def atomic_write_npz(path: Path, arrays: Mapping[str, NDArray[Any]]) -> None:
+    """Write an uncompressed .npz so that `path` is always either the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        # mkstemp creates the file 0600; give it the permissions a plain open() would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)  # type: ignore[arg-type]
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    # Make the rename itself durable, where the platform allows opening a directory.
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def encode_metadata(metadata: Mapping[str, Any]) -> NDArray[np.uint8]:
+    return np.frombuffer(json.dumps(metadata, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+
+
+def read_npz(path: Path) -> dict[str, NDArray[Any]]:
+    """Every array in an .npz, refusing pickled objects; errors become WeightFileError."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightFileError(f"{path}: weight file not found")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
+    except ValueError as error:
+        # numpy says "Object arrays cannot be loaded when allow_pickle=False".
+        raise WeightFileError(f"{path}: refused, it holds pickled objects ({error})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise WeightFileError(f"{path}: not a readable .npz file ({error})") from None
+
+
+def decode_metadata(
+    path: Path, arrays: Mapping[str, NDArray[Any]], expected_format: str = FORMAT
+) -> dict[str, Any]:
+    """The JSON metadata of a weight file (or of a checkpoint, with CHECKPOINT_FORMAT)."""
+    what = "weight file" if expected_format == FORMAT else "training checkpoint"
+    raw = arrays.get(METADATA_KEY)
+    if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
+        raise WeightFileError(f"{path}: not a digits {what} (no metadata)")
+    try:
+        metadata = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise WeightFileError(f"{path}: corrupted metadata ({error})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != expected_format:
+        raise WeightFileError(f"{path}: not a digits {what} (format is not {expected_format!r})")
+    if expected_format == FORMAT and metadata.get("format_version") != FORMAT_VERSION:
+        raise WeightFileError(
+            f"{path}: weight format version {metadata.get('format_version')!r} is not supported "
+            f"(this version of digits reads {FORMAT_VERSION})"
+        )
+    if expected_format == CHECKPOINT_FORMAT and metadata.get("format_version") not in (
+        None,
+        CHECKPOINT_VERSION,
+    ):
+        raise WeightFileError(
+            f"{path}: checkpoint version {metadata.get('format_version')!r} is not supported "
+            f"(this version of digits reads {CHECKPOINT_VERSION})"
+        )
+    return metadata
+
+
+def save_checkpoint(
+    path: Path, arrays: Mapping[str, NDArray[Any]], metadata: Mapping[str, Any]
+) -> None:
+    """Write a training checkpoint atomically: `arrays` plus `metadata` (JSON-ready)."""
+    full = dict(metadata)
+    full.update(
+        format=CHECKPOINT_FORMAT,
+        format_version=CHECKPOINT_VERSION,
+        arrays_sha256=arrays_checksum(arrays),
+    )
+    atomic_write_npz(Path(path), {**arrays, METADATA_KEY: encode_metadata(full)})
+
+
+def load_checkpoint(path: Path) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
+    """(arrays, metadata) of a training checkpoint, checksum verified; else WeightFileError."""
+    path = Path(path)
+    arrays = read_npz(path)
+    metadata = decode_metadata(path, arrays, CHECKPOINT_FORMAT)
+    arrays.pop(METADATA_KEY)
+    if "arrays_sha256" in metadata and arrays_checksum(arrays) != metadata["arrays_sha256"]:
+        raise WeightFileError(f"{path}: checksum mismatch, the checkpoint is corrupted")
+    return arrays, metadata
+
+
+def round_to_storage(network: MLP, storage_dtype: str) -> None:
+    """Round the network's parameters, in place, to what a file of `storage_dtype` holds.
+
+    Scoring the rounded network before saving makes the recorded metrics those of the shipped
+    file, and saving it afterwards loses nothing more.
+    """
+    for array in network.parameters().values():
+        array[...] = array.astype(storage_dtype)
+
+
+def save_weights(
+    path: Path, network: MLP, metadata: Mapping[str, Any], storage_dtype: str | None = None
+) -> dict[str, Any]:
+    """Write `network` and `metadata` (plus the fields that describe the arrays) atomically.
+
+    `storage_dtype` ("float16") stores the arrays at lower precision; loading casts them back to
+    the network's float32. Returns the metadata as written.
+    """
+    dtype = np.dtype(storage_dtype or network.dtype)
+    with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
+        arrays: dict[str, NDArray[Any]] = {
+            name: np.ascontiguousarray(value, dtype=dtype)
+            for name, value in network.parameters().items()
+        }
+    for name, array in arrays.items():
+        if not np.all(np.isfinite(array)):
+            raise WeightFileError(f"{name} does not fit in {dtype} (too large a value)")
+    full = dict(metadata)
+    full.update(
+        format=FORMAT,
+        format_version=FORMAT_VERSION,
+        layer_sizes=list(network.layer_sizes),
+        activation=network.activation,
+        dropout=list(network.dropout),
+        shapes={name: list(a.shape) for name, a in arrays.items()},
+        dtype=str(network.dtype),
+        storage_dtype=str(dtype),
+        arrays_sha256=arrays_checksum(arrays),
+    )
+    atomic_write_npz(Path(path), {**arrays, METADATA_KEY: encode_metadata(full)})
+    return full
+
+
+def update_metadata(path: Path, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Add or replace metadata `fields` of a weight file, atomically; the arrays stay as they are.
+
+    For facts learned after training, such as an ablation the shipped run was chosen from.
+    The fields that describe the arrays cannot be changed this way.
+    """
+    path = Path(path)
+    arrays = read_npz(path)
+    metadata = decode_metadata(path, arrays)
+    protected = {
+        "format",
+        "format_version",
+        "layer_sizes",
+        "shapes",
+        "dtype",
+        "storage_dtype",
+        "arrays_sha256",
+    }
+    if protected & set(fields):
+        raise WeightFileError(f"{path}: cannot change {sorted(protected & set(fields))}")
+    metadata.update(fields)
+    arrays[METADATA_KEY] = encode_metadata(metadata)
+    atomic_write_npz(path, arrays)
+    return metadata
+
+
+def load_weights(path: Path) -> tuple[MLP, dict[str, Any]]:
+    """Rebuild the network a weight file describes, after checking it end to end."""
+    path = Path(path)
+    arrays = read_npz(path)
+    metadata = decode_metadata(path, arrays)
+    arrays.pop(METADATA_KEY)
+    try:
+        network = MLP(
+            metadata["layer_sizes"],
+            activation=metadata["activation"],
+            dtype=np.float32,
+        )
+        expected = {name: tuple(shape) for name, shape in metadata["shapes"].items()}
+        checksum = metadata["arrays_sha256"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise WeightFileError(f"{path}: metadata does not describe a network ({error})") from None
+    actual = {name: a.shape for name, a in arrays.items()}
+    if actual != expected:
+        raise WeightFileError(f"{path}: array shapes {actual} differ from metadata {expected}")
+    if any(a.dtype not in (np.float16, np.float32, np.float64) for a in arrays.values()):
+        found = sorted({str(a.dtype) for a in arrays.values()})
+        raise WeightFileError(f"{path}: weights must be floating point, found {found}")
+    if arrays_checksum(arrays) != checksum:
+        raise WeightFileError(f"{path}: checksum mismatch, the weights are corrupted")
+    try:
+        network.load_parameters(arrays)
+    except ValueError as error:
+        raise WeightFileError(f"{path}: {error}") from None
+    for name, array in network.parameters().items():
+        if not np.all(np.isfinite(array)):
+            raise WeightFileError(f"{path}: {name} holds NaN or infinite values")
+    return network, metadata

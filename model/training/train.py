@@ -1,0 +1,266 @@
+"""Train the MLP on MNIST: `digits train [flags]` or `python -m model.train [flags]`.
+
+One entry point, one frozen `TrainConfig`. A validation split held out from the training set
+picks the best epoch; the test set is scored once, on the finished model. Every epoch writes
+a checkpoint atomically, and `--resume` continues bit-identically to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from model.data.augment import augment
+from model.data.mnist import DataError, DataNotFoundError, data_files, load_mnist, sha256_file
+from model.data.styles import add_style_strokes
+from model.evaluation.calibration import calibrate
+from model.evaluation.metrics import evaluate, predict_in_batches
+from model.evaluation.robustness import robustness_report
+from model.fast.training import train_step_gradients
+from model.files import WeightFileError, round_to_storage, save_weights
+from model.serving.preprocess import normalize
+from model.training.checkpoint import (
+    TrainingState,
+    load_checkpoint,
+    new_state,
+    save_checkpoint,
+)
+from model.training.config import TrainConfig, add_config_flags, config_from_args, format_config
+from model.training.dataset import Dataset, Log, load_dataset
+from model.training.plots import write_training_plots
+from model.training.progress import ProgressBar
+
+# On resume these may differ from the checkpoint's config; anything else would change the run.
+RESUMABLE_OVERRIDES = ("out", "checkpoint", "plot", "data", "resume", "weights_dtype")
+
+# Gradient norms are a diagnostic: every 8th batch estimates the epoch's mean well, and
+# reading every weight gradient once more per batch cost about 1% of a training step.
+GRAD_NORM_EVERY = 8
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint and weights are untouched."""
+
+
+# ------------------------------------------------------------------------------ schedule
+def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """Peak lr with linear warm-up, then cosine decay to zero, step decay, or constant."""
+    epoch_float = step / steps_per_epoch
+    warmup_steps = config.warmup_epochs * steps_per_epoch
+    if step < warmup_steps:
+        return config.lr * (step + 1) / warmup_steps
+    if config.schedule == "cosine":
+        total = config.epochs * steps_per_epoch
+        progress = (step - warmup_steps) / max(total - warmup_steps, 1)
+        return config.lr * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    if config.schedule == "step":
+        return config.lr * config.step_gamma ** int(epoch_float // config.step_every)
+    return config.lr
+
+
+# ------------------------------------------------------------------------------ loop
+def training_batch(
+    config: TrainConfig, state: TrainingState, data: Dataset, batch: NDArray[np.intp]
+) -> NDArray[np.float32]:
+    """The network's input for the training rows `batch`: (len(batch), 784), normalised.
+
+    Without augmentation, rows of the pre-normalised set; with it, each digit is distorted
+    afresh (optionally first re-drawn with a constant pen, or given a European style stroke).
+    """
+    if not config.augment:
+        return data.x_train[batch]
+    source = data.images_train[batch]
+    if data.pen_train is not None:
+        use_pen = state.rng.random(len(batch)) < config.aug_pen
+        source = np.where(use_pen[:, None, None], data.pen_train[batch], source)
+    if config.aug_style > 0:
+        source = add_style_strokes(source, data.y_train[batch], state.rng, config.aug_style)
+    distorted = augment(source * np.float32(1 / 255), state.rng, config.augment_params)
+    return normalize(distorted.reshape(len(batch), -1) * np.float32(255), data.mean, data.std)
+
+
+def train_epoch(
+    config: TrainConfig, state: TrainingState, data: Dataset, progress: ProgressBar
+) -> dict[str, Any]:
+    """One shuffled pass over the training set; returns this epoch's history row."""
+    network, optimizer = state.network, state.optimizer
+    n = len(data.y_train)
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    order = state.rng.permutation(n)
+    parameters, gradients = network.parameters(), network.gradients()
+    weight_grads = [d.gradients["W"] for d in network.dense]
+    loss_sum, correct, seen = 0.0, 0, 0
+    grad_norm_sum, norm_samples = np.zeros(len(weight_grads)), 0
+    for step in range(steps_per_epoch):
+        batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+        x, y = training_batch(config, state, data, batch), data.y_train[batch]
+        optimizer.lr = learning_rate(config, state.epoch * steps_per_epoch + step, steps_per_epoch)
+        # The textbook steps: forward, loss, backward, update.
+        loss, probabilities = train_step_gradients(network, x, y, config.l2, config.label_smoothing)
+        if not math.isfinite(loss):
+            raise TrainingDivergedError(
+                f"loss became {loss} at epoch {state.epoch + 1}, step {step + 1} "
+                f"(lr {optimizer.lr:.3g}); try a smaller --lr. Nothing was overwritten."
+            )
+        optimizer.step(parameters, gradients)
+        if config.max_norm > 0:
+            network.apply_max_norm(config.max_norm)
+        loss_sum += loss * len(batch)
+        correct += int((probabilities.argmax(axis=1) == y).sum())
+        seen += len(batch)
+        if step % GRAD_NORM_EVERY == 0:
+            grad_norm_sum += [math.sqrt(float(np.vdot(g, g))) for g in weight_grads]
+            norm_samples += 1
+        progress.update(seen, loss_sum / seen, correct / seen)
+    return {
+        "epoch": state.epoch + 1,
+        "train_loss": loss_sum / seen,
+        "train_accuracy": correct / seen,
+        "lr_end": optimizer.lr,
+        "grad_norms": [float(g) for g in grad_norm_sum / norm_samples],
+    }
+
+
+def fit(config: TrainConfig, state: TrainingState, data: Dataset, log: Log) -> None:
+    """Train from `state.epoch` to `config.epochs`, checkpointing after every epoch."""
+    checkpoint = Path(config.checkpoint_path)
+    if state.epoch == 0:
+        save_checkpoint(checkpoint, config, state, data)  # so even epoch 1 can be resumed
+    while state.epoch < config.epochs:
+        started = time.perf_counter()
+        progress = ProgressBar(len(data.y_train), f"epoch {state.epoch + 1}/{config.epochs}")
+        row = train_epoch(config, state, data, progress)
+        predicted = predict_in_batches(state.network, data.x_val).argmax(axis=1)
+        row["val_accuracy"] = float((predicted == data.y_val).mean())
+        row["seconds"] = round(time.perf_counter() - started, 3)
+        state.epoch += 1
+        state.history.append(row)
+        marker = ""
+        if row["val_accuracy"] > state.best_val_accuracy:
+            state.best_val_accuracy = row["val_accuracy"]
+            state.best_epoch = state.epoch
+            state.best_parameters = {k: v.copy() for k, v in state.network.parameters().items()}
+            marker = "  *best"
+        progress.close(
+            len(data.y_train),
+            row["train_loss"],
+            row["train_accuracy"],
+            f"  val {row['val_accuracy'] * 100:.2f}%{marker}",
+        )
+        save_checkpoint(checkpoint, config, state, data)
+
+
+def finish(config: TrainConfig, state: TrainingState, data: Dataset, log: Log) -> dict[str, Any]:
+    """Restore the best epoch, score the test set once, write the weight file."""
+    network = state.network
+    network.load_parameters(dict(state.best_parameters))
+    if config.weights_dtype != "float32":
+        round_to_storage(network, config.weights_dtype)  # score exactly what ships
+        log(f"weights   rounded to {config.weights_dtype} for storage")
+    test_images, test_labels = load_mnist(data.data_dir, "test")
+    report = evaluate(network, test_images, test_labels, data.mean, data.std)
+    checksums = dict(data.checksums)
+    checksums.update({p.name: sha256_file(p) for p in data_files(data.data_dir, "test")})
+    metadata = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "normalization": {"mean": data.mean, "std": data.std},
+        "config": config.to_dict(),
+        "history": state.history,
+        "best_epoch": state.best_epoch,
+        "metrics": {
+            "val_accuracy": state.best_val_accuracy,
+            "test_accuracy": report["accuracy"],
+            "per_class": report["per_class"],
+            "confusion": report["confusion"],
+            "most_confused": report["most_confused"],
+        },
+        "mistakes": report["mistakes"],
+        "data_sha256": checksums,
+        "training_seconds": round(sum(row["seconds"] for row in state.history), 1),
+    }
+    log("robustness on the test set (each through the serving recipe):")
+    metadata["robustness"] = robustness_report(
+        network, test_images, test_labels, data.mean, data.std, seed=config.seed
+    )
+    for name, value in metadata["robustness"].items():
+        log(f"  {name:<28} {value * 100:.2f}%")
+    metadata["calibration"] = calibrate(network.forward(data.x_val), data.y_val)
+    calibration = metadata["calibration"]
+    log(
+        f"calibration: temperature {calibration['temperature']:.3f}, "
+        f"ECE {calibration['ece_before']:.4f} -> {calibration['ece_after']:.4f}"
+    )
+    written = save_weights(Path(config.out), network, metadata, config.weights_dtype)
+    log(
+        f"best epoch {state.best_epoch}: validation {state.best_val_accuracy * 100:.2f}%, "
+        f"test {report['accuracy'] * 100:.2f}%  ->  {config.out}"
+    )
+    if config.plot:
+        for path in write_training_plots(state.history, Path(config.plot)):
+            log(f"plot      {path}")
+    return written
+
+
+def train(config: TrainConfig, log: Log = print) -> dict[str, Any]:
+    """Run a whole training from a config; returns the metadata written to `config.out`."""
+    if config.resume:
+        saved_config, state = load_checkpoint(Path(config.resume))
+        config = replace(saved_config, **{k: getattr(config, k) for k in RESUMABLE_OVERRIDES})
+        log(f"resuming  {config.resume} after epoch {state.epoch}")
+    else:
+        state = new_state(config)
+    log("config\n" + format_config(config))
+    data = load_dataset(config, log)
+    fit(config, state, data, log)
+    return finish(config, state, data, log)
+
+
+def parse_args(argv: Sequence[str] | None) -> TrainConfig:
+    """Flags from TrainConfig; with --resume, only flags that keep the run identical."""
+    parser = argparse.ArgumentParser(prog="digits train", description=__doc__.splitlines()[0])
+    add_config_flags(parser)
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as error:
+        parser.error(str(error))
+    if config.resume:
+        explicit = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+        add_config_flags(explicit, suppress_defaults=True)
+        given = vars(explicit.parse_known_args(argv)[0])
+        changed = sorted(set(given) - set(RESUMABLE_OVERRIDES))
+        if changed:
+            flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+            parser.error(f"{flags} cannot change when resuming: the checkpoint's config is used")
+    return config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse_args(argv)
+    try:
+        train(config)
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: the last finished epoch is saved in {config.checkpoint_path}; "
+            f"continue with --resume {config.checkpoint_path}",
+            file=sys.stderr,
+        )
+        return 130
+    except (DataError, DataNotFoundError, WeightFileError, TrainingDivergedError, ValueError) as e:
+        print(f"digits train: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

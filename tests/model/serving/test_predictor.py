@@ -1,0 +1,156 @@
+"""The served model: one image through the sparse first layer agrees with the dense forward pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import model.fast.single_image
+from model.data.mnist import load_mnist
+from model.nn.losses import softmax
+from model.nn.mlp import MLP
+from model.serving.predictor import Predictor
+from tests.conftest import SAMPLE_DIR, SHIPPED_WEIGHTS
+
+Sample = tuple[np.ndarray, np.ndarray]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Predictor:
+    return Predictor.from_file(SHIPPED_WEIGHTS)
+
+
+@pytest.fixture(scope="module")
+def sample() -> Sample:
+    """The committed sample of the MNIST test set: (1000, 28, 28) uint8, (1000,) labels."""
+    return load_mnist(SAMPLE_DIR, "test")
+
+
+def small_predictor(dtype: type[np.floating], temperature: float = 1.0) -> Predictor:
+    network = MLP([784, 32, 16, 10], rng=np.random.default_rng(3), dtype=dtype)
+    for dense in network.dense:  # non-zero biases, so the folded bias is really checked
+        dense.parameters["b"][...] = np.random.default_rng(4).normal(size=dense.fan_out)
+    metadata = {
+        "normalization": {"mean": 0.13, "std": 0.31},
+        "calibration": {"temperature": temperature},
+    }
+    return Predictor(network, metadata, Path("small.npz"), sha256="0" * 64)
+
+
+def normalised(predictor: Predictor, images: np.ndarray) -> np.ndarray:
+    """(n, 784) network input, (pixels / 255 - mean) / std worked out in float64."""
+    pixels = images.reshape(len(images), -1).astype(np.float64)
+    x = (pixels / 255.0 - predictor.mean) / predictor.std
+    return x.astype(predictor.network.dtype)
+
+
+def dense_probabilities(predictor: Predictor, images: np.ndarray) -> np.ndarray:
+    """The plain computation: normalise every pixel, the network's own forward, softmax(z / T)."""
+    logits = predictor.network.forward(normalised(predictor, images)).astype(np.float64)
+    return softmax(logits / predictor.temperature)
+
+
+def test_one_image_agrees_with_the_dense_forward_pass_on_every_sample_digit(
+    shipped: Predictor, sample: Sample
+) -> None:
+    images, labels = sample
+    dense = dense_probabilities(shipped, images)
+    served = np.array([shipped.predict([image])[0].probabilities for image in images])
+    np.testing.assert_allclose(served, dense, rtol=0, atol=1e-5)
+    assert (served.argmax(axis=1) == dense.argmax(axis=1)).all()
+    assert (served.argmax(axis=1) == labels).mean() > 0.98
+
+
+def test_a_batch_takes_the_dense_path(shipped: Predictor, sample: Sample) -> None:
+    images = sample[0][:50]
+    batch = np.array([p.probabilities for p in shipped.predict(list(images))])
+    logits = shipped.network.forward(shipped.normalize(images.reshape(50, -1)))
+    expected = softmax(logits.astype(np.float64) / shipped.temperature)
+    np.testing.assert_array_equal(batch, expected)
+
+
+@pytest.mark.parametrize(("dtype", "tolerance"), [(np.float32, 1e-5), (np.float64, 1e-12)])
+def test_sparse_first_layer_equals_normalise_then_dense(
+    sample: Sample, dtype: type[np.floating], tolerance: float
+) -> None:
+    predictor = small_predictor(dtype)
+    first = predictor.network.dense[0]
+    for image in sample[0][:20]:
+        expected = (
+            normalised(predictor, image[None]) @ first.parameters["W"] + first.parameters["b"]
+        )
+        sparse = predictor._single_image.first_layer(image.reshape(-1))
+        assert sparse.dtype == dtype
+        np.testing.assert_allclose(sparse, expected[0], rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("max_active", [1.0, 0.0], ids=["active-rows", "dense-fallback"])
+def test_hidden_layers_reading_active_rows_equal_the_dense_pass(
+    monkeypatch: pytest.MonkeyPatch, sample: Sample, max_active: float
+) -> None:
+    """Every hidden Dense takes the active-rows product (or, allowed no active input, falls back
+    to the plain product); either way the probabilities are the dense pass's."""
+    monkeypatch.setattr(model.fast.single_image, "SPARSE_MIN_WEIGHT_BYTES", 0)
+    monkeypatch.setattr(model.fast.single_image, "SPARSE_MAX_ACTIVE_FRACTION", max_active)
+    predictor = small_predictor(np.float64, temperature=1.3)  # steps are chosen at construction
+    images = sample[0][:20]
+    served = np.array([predictor.predict([image])[0].probabilities for image in images])
+    np.testing.assert_allclose(served, dense_probabilities(predictor, images), atol=1e-12)
+
+
+def test_the_shipped_networks_big_hidden_layers_read_active_rows(shipped: Predictor) -> None:
+    """The layers the active-rows product is for are picked; small ones keep their forward."""
+    big = [d for d in shipped.network.dense[1:] if d.parameters["W"].nbytes >= 1 << 20]
+    active_rows = [
+        step.args[0]  # type: ignore[attr-defined]
+        for step in shipped._single_image.steps
+        if getattr(step, "func", None) is model.fast.single_image._dense_from_active_rows
+    ]
+    assert [id(w) for w in active_rows] == [id(d.parameters["W"]) for d in big]
+    assert big  # the shipped 1024-wide layers hold 4 MB each
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((28, 28), np.uint8),  # no ink at all: only the folded bias remains
+        np.full((28, 28), 255, np.uint8),  # every pixel inked
+        np.eye(28, dtype=np.uint8) * 200,
+    ],
+    ids=["blank", "full", "diagonal"],
+)
+def test_extreme_images_agree_with_the_dense_pass(image: np.ndarray) -> None:
+    predictor = small_predictor(np.float64, temperature=0.8)
+    served = predictor.predict([image])[0]
+    np.testing.assert_allclose(
+        served.probabilities, dense_probabilities(predictor, image[None])[0], atol=1e-12
+    )
+
+
+def test_prediction_is_plain_python_and_an_exact_distribution(
+    shipped: Predictor, sample: Sample
+) -> None:
+    image = sample[0][0]
+    prediction = shipped.predict([image])[0]
+    assert type(prediction.digit) is int
+    assert type(prediction.confidence) is float
+    assert all(type(p) is float for p in prediction.probabilities)
+    assert len(prediction.probabilities) == 10
+    assert sum(prediction.probabilities) == pytest.approx(1.0, abs=1e-12)
+    assert prediction.confidence == max(prediction.probabilities)
+    assert prediction.probabilities.index(prediction.confidence) == prediction.digit
+    assert prediction.pixels is image
+
+
+def test_temperature_scales_the_logits(sample: Sample) -> None:
+    image = sample[0][:1]
+    hot, cold = small_predictor(np.float64, 2.0), small_predictor(np.float64, 0.5)
+    logits = hot.logits(list(image)).astype(np.float64)
+    np.testing.assert_allclose(hot.probabilities(list(image)), softmax(logits / 2.0), atol=1e-15)
+    np.testing.assert_allclose(cold.probabilities(list(image)), softmax(logits / 0.5), atol=1e-15)
+
+
+def test_empty_list_gives_no_predictions(shipped: Predictor) -> None:
+    assert shipped.predict([]) == []

@@ -1,0 +1,174 @@
+"""The weight file: exact round trip, and every kind of damage refused with a clear message."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model.files import (
+    METADATA_KEY,
+    WeightFileError,
+    arrays_checksum,
+    load_weights,
+    round_to_storage,
+    save_weights,
+    update_metadata,
+)
+from model.nn.mlp import MLP
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Path:
+    network = MLP([784, 16, 10], rng=np.random.default_rng(0))
+    path = tmp_path / "w.npz"
+    save_weights(path, network, {"normalization": {"mean": 0.13, "std": 0.31}})
+    return path
+
+
+def test_save_then_load_is_exact(saved: Path) -> None:
+    original = MLP([784, 16, 10], rng=np.random.default_rng(0))
+    network, metadata = load_weights(saved)
+    for name, value in original.parameters().items():
+        np.testing.assert_array_equal(network.parameters()[name], value)
+    assert metadata["layer_sizes"] == [784, 16, 10]
+    assert metadata["normalization"] == {"mean": 0.13, "std": 0.31}
+    assert not list(saved.parent.glob(".*.tmp"))  # no temporary file left behind
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(WeightFileError, match="not found"):
+        load_weights(tmp_path / "nope.npz")
+
+
+def test_truncated_file(saved: Path) -> None:
+    saved.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])
+    with pytest.raises(WeightFileError, match="not a readable"):
+        load_weights(saved)
+
+
+def test_bit_flip_in_weights_fails_the_checksum(saved: Path) -> None:
+    arrays = dict(np.load(saved))
+    arrays["dense0.W"] = arrays["dense0.W"].copy()
+    arrays["dense0.W"].view(np.uint32)[5, 3] ^= 1 << 4
+    np.savez(saved, **arrays)
+    with pytest.raises(WeightFileError, match="checksum"):
+        load_weights(saved)
+
+
+def test_raw_byte_flip_is_refused(saved: Path) -> None:
+    data = bytearray(saved.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    saved.write_bytes(bytes(data))
+    with pytest.raises(WeightFileError):
+        load_weights(saved)
+
+
+def test_wrong_shapes(saved: Path) -> None:
+    arrays = dict(np.load(saved))
+    arrays["dense1.W"] = np.zeros((16, 9), dtype=np.float32)
+    np.savez(saved, **arrays)
+    with pytest.raises(WeightFileError, match="shapes"):
+        load_weights(saved)
+
+
+def test_pickle_payload_is_never_unpickled(tmp_path: Path) -> None:
+    path = tmp_path / "evil.npz"
+    np.savez(path, **{"dense0.W": np.array([{"boom": 1}], dtype=object)})
+    with pytest.raises(WeightFileError, match="pickled"):
+        load_weights(path)
+
+
+def test_foreign_npz(tmp_path: Path) -> None:
+    path = tmp_path / "other.npz"
+    np.savez(path, weights=np.ones(3))
+    with pytest.raises(WeightFileError, match="not a digits weight file"):
+        load_weights(path)
+
+
+def test_foreign_zip_and_plain_text(tmp_path: Path) -> None:
+    zipped = tmp_path / "a.npz"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    text = tmp_path / "b.npz"
+    text.write_text("not a zip")
+    for path in (zipped, text):
+        with pytest.raises(WeightFileError):
+            load_weights(path)
+
+
+def test_future_format_version(saved: Path) -> None:
+    arrays = dict(np.load(saved))
+    metadata = json.loads(arrays[METADATA_KEY].tobytes())
+    metadata["format_version"] = 99
+    arrays[METADATA_KEY] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    np.savez(saved, **arrays)
+    with pytest.raises(WeightFileError, match="version 99"):
+        load_weights(saved)
+
+
+def test_float16_storage_halves_the_file_and_loads_as_float32(tmp_path: Path) -> None:
+    network = MLP([784, 64, 10], rng=np.random.default_rng(0))
+    full, half = tmp_path / "full.npz", tmp_path / "half.npz"
+    save_weights(full, network, {})
+    metadata = save_weights(half, network, {}, storage_dtype="float16")
+    assert metadata["storage_dtype"] == "float16"
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    loaded, _ = load_weights(half)
+    for name, value in network.parameters().items():
+        assert loaded.parameters()[name].dtype == np.float32
+        np.testing.assert_array_equal(loaded.parameters()[name], value.astype(np.float16))
+
+
+def test_round_to_storage_makes_float16_saving_lossless(tmp_path: Path) -> None:
+    network = MLP([784, 16, 10], rng=np.random.default_rng(0))
+    before = network.parameters()["dense0.W"].copy()
+    round_to_storage(network, "float16")
+    after = network.parameters()["dense0.W"]
+    assert not np.array_equal(before, after)  # rounding really happened
+    np.testing.assert_allclose(after, before, rtol=1e-3, atol=1e-7)
+    save_weights(tmp_path / "w.npz", network, {}, storage_dtype="float16")
+    loaded, _ = load_weights(tmp_path / "w.npz")
+    np.testing.assert_array_equal(loaded.parameters()["dense0.W"], after)
+
+
+def test_weights_too_large_for_float16_are_refused(tmp_path: Path) -> None:
+    network = MLP([784, 16, 10], rng=np.random.default_rng(0))
+    network.parameters()["dense1.W"][0, 0] = 1e6
+    with pytest.raises(WeightFileError, match="does not fit in float16"):
+        save_weights(tmp_path / "w.npz", network, {}, storage_dtype="float16")
+    assert not (tmp_path / "w.npz").exists()
+
+
+def test_integer_weights_are_refused(saved: Path) -> None:
+    arrays = dict(np.load(saved))
+    arrays["dense0.W"] = arrays["dense0.W"].astype(np.int32)
+    metadata = json.loads(arrays[METADATA_KEY].tobytes())
+    metadata["arrays_sha256"] = arrays_checksum(
+        {k: v for k, v in arrays.items() if k != METADATA_KEY}
+    )
+    arrays[METADATA_KEY] = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+    np.savez(saved, **arrays)
+    with pytest.raises(WeightFileError, match="floating point"):
+        load_weights(saved)
+
+
+def test_update_metadata_keeps_the_arrays(saved: Path) -> None:
+    before = saved.read_bytes()
+    update_metadata(saved, {"ablation": [{"run": "x", "val_accuracy": 0.99}]})
+    network, metadata = load_weights(saved)
+    assert metadata["ablation"] == [{"run": "x", "val_accuracy": 0.99}]
+    assert metadata["normalization"] == {"mean": 0.13, "std": 0.31}
+    original = MLP([784, 16, 10], rng=np.random.default_rng(0))
+    for name, value in original.parameters().items():
+        np.testing.assert_array_equal(network.parameters()[name], value)
+    assert saved.read_bytes() != before
+
+
+def test_update_metadata_cannot_touch_the_array_description(saved: Path) -> None:
+    with pytest.raises(WeightFileError, match="cannot change"):
+        update_metadata(saved, {"arrays_sha256": "0" * 64})
+    load_weights(saved)  # still intact

@@ -1,0 +1,176 @@
+"""Training on the committed MNIST sample: learns, resumes bit-identically, fails safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import model.training.train as train_module
+from model.files import load_weights
+from model.training.config import TrainConfig
+from model.training.dataset import pixel_statistics
+from model.training.train import learning_rate, main, parse_args, train
+from tests.conftest import SAMPLE_DIR
+
+
+def small_config(tmp_path: Path, **overrides: Any) -> TrainConfig:
+    values: dict[str, Any] = {
+        "data": str(SAMPLE_DIR),
+        "out": str(tmp_path / "out.npz"),
+        "hidden": (64, 32),
+        "epochs": 3,
+        "val_size": 300,
+        "dropout": (0.1, 0.1, 0.1),
+        "seed": 5,
+    }
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def test_smoke_training_reaches_sane_accuracy(tmp_path: Path) -> None:
+    config = small_config(tmp_path, epochs=4, hidden=(128,), dropout=(0.0, 0.0), plot=str(tmp_path))
+    metadata = train(config, log=quiet)
+    assert metadata["metrics"]["val_accuracy"] > 0.85
+    assert metadata["metrics"]["test_accuracy"] > 0.85  # 1,700 training digits only
+    assert len(metadata["history"]) == 4
+    assert all(len(row["grad_norms"]) == 2 for row in metadata["history"])
+    network, loaded = load_weights(Path(config.out))
+    assert network.layer_sizes == (784, 128, 10)
+    assert loaded["config"]["hidden"] == [128]
+    assert {"loss.svg", "accuracy.svg", "grad_norms.svg"} <= {p.name for p in tmp_path.iterdir()}
+
+
+def test_resume_is_bit_identical_to_an_uninterrupted_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    straight = small_config(tmp_path / "a")
+    train(straight, log=quiet)
+
+    interrupted = small_config(tmp_path / "b")
+    real_epoch = train_module.train_epoch
+
+    def stop_in_second_epoch(config: TrainConfig, state: Any, *args: Any) -> Any:
+        if state.epoch == 1:
+            raise KeyboardInterrupt
+        return real_epoch(config, state, *args)
+
+    monkeypatch.setattr(train_module, "train_epoch", stop_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train(interrupted, log=quiet)
+    monkeypatch.setattr(train_module, "train_epoch", real_epoch)
+    assert not Path(interrupted.out).exists()
+
+    resumed = small_config(tmp_path / "b", resume=interrupted.checkpoint_path)
+    train(resumed, log=quiet)
+    a, meta_a = load_weights(Path(straight.out))
+    b, meta_b = load_weights(Path(resumed.out))
+    for name, value in a.parameters().items():
+        np.testing.assert_array_equal(value, b.parameters()[name], err_msg=name)
+    assert meta_a["arrays_sha256"] == meta_b["arrays_sha256"]
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in meta_a["history"]]
+    assert strip == [{k: v for k, v in row.items() if k != "seconds"} for row in meta_b["history"]]
+
+
+def test_ctrl_c_keeps_a_checkpoint_and_exits_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupt(*args: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "train_epoch", interrupt)
+    out = tmp_path / "w.npz"
+    code = main(
+        [
+            "--data",
+            str(SAMPLE_DIR),
+            "--out",
+            str(out),
+            "--val-size",
+            "300",
+            "--hidden",
+            "16",
+            "--dropout",
+            "0",
+        ]
+    )
+    assert code == 130
+    assert "--resume" in capsys.readouterr().err
+    assert (tmp_path / "w.ckpt.npz").is_file()
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_diverging_loss_stops_and_keeps_old_weights(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "w.npz"
+    out.write_bytes(b"previous good weights")
+    code = main(
+        [
+            "--data",
+            str(SAMPLE_DIR),
+            "--out",
+            str(out),
+            "--val-size",
+            "300",
+            "--hidden",
+            "32",
+            "--dropout",
+            "0",
+            "--lr",
+            "1e12",
+            "--warmup-epochs",
+            "0",
+            "--optimizer",
+            "sgd",
+        ]
+    )
+    assert code == 1
+    assert "smaller --lr" in capsys.readouterr().err
+    assert out.read_bytes() == b"previous good weights"
+
+
+def test_missing_data_tells_what_to_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--data", str(tmp_path), "--out", str(tmp_path / "w.npz")]) == 1
+    assert "digits download" in capsys.readouterr().err
+
+
+def test_resume_refuses_flags_that_would_change_the_run(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--resume", "x.ckpt.npz", "--lr", "0.3"])
+    assert parse_args(["--resume", "x.ckpt.npz", "--out", "y.npz"]).out == "y.npz"
+
+
+def test_learning_rate_schedules() -> None:
+    cosine = TrainConfig(lr=0.1, epochs=10, warmup_epochs=1)
+    assert learning_rate(cosine, 0, 100) == pytest.approx(0.001)
+    assert learning_rate(cosine, 99, 100) == pytest.approx(0.1)
+    assert learning_rate(cosine, 550, 100) == pytest.approx(0.05)
+    assert learning_rate(cosine, 999, 100) < 1e-4
+    step = TrainConfig(lr=0.1, schedule="step", step_every=3, step_gamma=0.5, warmup_epochs=0)
+    assert [learning_rate(step, e * 10, 10) for e in (0, 2, 3, 6)] == pytest.approx(
+        [0.1, 0.1, 0.05, 0.025]
+    )
+    assert learning_rate(TrainConfig(schedule="constant", warmup_epochs=0), 5000, 10) == 0.05
+
+
+def test_config_validation_messages() -> None:
+    with pytest.raises(ValueError, match="dropout rates"):
+        TrainConfig(hidden=(10, 10), dropout=(0.1, 0.2))
+    assert TrainConfig(hidden=(8, 8, 8), dropout=(0.25,)).dropout == (0.25,) * 4
+    with pytest.raises(SystemExit):
+        parse_args(["--optimizer", "rmsprop"])
+
+
+def test_pixel_statistics_match_the_direct_formula() -> None:
+    images = np.random.default_rng(0).integers(0, 256, (50, 28, 28)).astype(np.uint8)
+    mean, std = pixel_statistics(images)
+    scaled = images / 255.0
+    assert mean == pytest.approx(scaled.mean(), rel=1e-12)
+    assert std == pytest.approx(scaled.std(), rel=1e-12)
