@@ -2,7 +2,7 @@
 
 Usage:  python tests/data/make_sample.py /path/to/full/mnist [--out tests/data/mnist-sample]
 
-Standalone on purpose (stdlib only, no import of model.data): the sample is the reference the
+Standalone on purpose (stdlib only, no import of model.data.mnist): the sample is the reference the
 reader is tested against, so it must not be produced by the code under test.
 """
 
