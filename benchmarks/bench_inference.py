@@ -7,7 +7,8 @@
 - single image, bare network: `MLP.predict_proba` on a (1, 784) float32 row already normalised
   (dense first layer, float32 softmax, no temperature), for reference;
 - batch: the 10,000 MNIST test images as a (10000, 784) float32 array, through
-  `model.evaluate.predict_in_batches` and a direct `predict_proba` (target >= 120,000 images/s).
+  `model.evaluation.metrics.predict_in_batches` and a direct `predict_proba` (target >= 120,000
+  images/s).
 
 Single-image calls cycle through the first 100 test digits, so the served path sees typical
 amounts of ink (a drawing from the page inks about as many pixels as an MNIST digit).

@@ -2,7 +2,7 @@
 
 The reference network is 784-512-256-10, ReLU, dropout 0.4/0.2/0.1 on the layer inputs, plain
 momentum SGD (lr 0.05, momentum 0.9, no Nesterov), softmax cross-entropy, batch 128, float32, on
-the full 60,000-image MNIST training set normalised with `model.preprocess.normalize`.
+the full 60,000-image MNIST training set normalised with `model.serving.preprocess.normalize`.
 Four ways to spend one epoch, run interleaved round by round in this one process so that every
 ratio compares runs made side by side on the same (shared, noisy) machine:
 

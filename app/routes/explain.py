@@ -1,7 +1,7 @@
 """Looking inside the network: saliency and activations, a targeted attack, the model report.
 
 The input forms and error rules are those of /api/predict (see app/inputs.py); the work is done
-by model/explain.py and model/report.py in a worker thread.
+by model/serving/explain.py and app/report.py in a worker thread.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Data: MNIST files and their download, augmentation, digit styles, pen re-draw, morphology."""

@@ -1,7 +1,7 @@
 """Read MNIST from IDX files (gzip or raw) or Kaggle-style CSV, and find the folder that holds it.
 
 Everything returns uint8 arrays, batch-first: images (n, 28, 28), labels (n,). Scaling and
-normalisation belong to the preprocessing module, not here. `model/download.py` fills the cache
+normalisation belong to the preprocessing module, not here. `model/data/download.py` fills the cache
 folder that `resolve_data_dir` falls back to.
 """
 

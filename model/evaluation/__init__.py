@@ -1,0 +1,1 @@
+"""Evaluation: accuracy and confusions, robustness under drawing-like changes, calibration."""

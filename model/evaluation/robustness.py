@@ -108,7 +108,7 @@ def robustness_report(
             inputs, valid = many_to_mnist(condition(part, rng))
             correct += accuracy_of(inputs, valid, labels[start : start + chunk])
         report[name] = correct / len(labels)
-    # Styles MNIST's writers seldom use (model/styles.py), on the 7s and 1s only, next to the
+    # Styles MNIST's writers seldom use (model/data/styles.py), on the 7s and 1s only, next to the
     # same digits unstyled: the drop is what a crossed 7 or a flagged 1 costs.
     sevens_and_ones = (labels == 7) | (labels == 1)
     subset, truth = images[sevens_and_ones], labels[sevens_and_ones]

@@ -1,0 +1,1 @@
+"""Serving: the MNIST recipe for drawings, the loaded predictor, and explanations."""

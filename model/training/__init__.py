@@ -1,0 +1,1 @@
+"""Training: the one config, the data split, the loop, and its checkpoints."""

@@ -1,4 +1,4 @@
-"""Tests for model/data.py: IDX and CSV readers, file discovery and data-folder resolution."""
+"""Tests for model/data/mnist.py: IDX and CSV readers, file discovery and data-folder resolution."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for model/preprocess.py: the MNIST recipe, image decoding limits, pixel validation."""
+"""model/serving/preprocess.py: the MNIST recipe, image decoding limits, pixel validation."""
 
 from __future__ import annotations
 
