@@ -1,4 +1,4 @@
-"""The weight file: exact round trip, and every kind of damage refused with a clear message."""
+"""Weight files and checkpoints: exact round trips, every kind of damage refused clearly."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ import numpy as np
 import pytest
 
 from model.files import (
+    CHECKPOINT_FORMAT,
     METADATA_KEY,
     WeightFileError,
     arrays_checksum,
+    atomic_write_npz,
+    encode_metadata,
+    load_checkpoint,
     load_weights,
     round_to_storage,
+    save_checkpoint,
     save_weights,
     update_metadata,
 )
@@ -172,3 +177,49 @@ def test_update_metadata_cannot_touch_the_array_description(saved: Path) -> None
     with pytest.raises(WeightFileError, match="cannot change"):
         update_metadata(saved, {"arrays_sha256": "0" * 64})
     load_weights(saved)  # still intact
+
+
+CHECKPOINT_ARRAYS = {"param/dense0.W": np.arange(6, dtype=np.float32).reshape(2, 3)}
+
+
+def test_checkpoint_round_trip_carries_version_and_checksum(tmp_path: Path) -> None:
+    path = tmp_path / "run.ckpt.npz"
+    save_checkpoint(path, CHECKPOINT_ARRAYS, {"epoch": 3})
+    arrays, metadata = load_checkpoint(path)
+    np.testing.assert_array_equal(arrays["param/dense0.W"], CHECKPOINT_ARRAYS["param/dense0.W"])
+    assert metadata["epoch"] == 3
+    assert metadata["format"] == CHECKPOINT_FORMAT
+    assert metadata["format_version"] == 1
+    assert metadata["arrays_sha256"] == arrays_checksum(CHECKPOINT_ARRAYS)
+
+
+def test_checkpoint_with_changed_arrays_fails_the_checksum(tmp_path: Path) -> None:
+    path = tmp_path / "run.ckpt.npz"
+    save_checkpoint(path, CHECKPOINT_ARRAYS, {"epoch": 3})
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["param/dense0.W"] = arrays["param/dense0.W"] + 1
+    atomic_write_npz(path, arrays)
+    with pytest.raises(WeightFileError, match="checksum mismatch"):
+        load_checkpoint(path)
+
+
+def test_checkpoint_from_before_versions_still_loads(tmp_path: Path) -> None:
+    """Checkpoints written before the format had a version or checksum."""
+    path = tmp_path / "old.ckpt.npz"
+    metadata = encode_metadata({"format": CHECKPOINT_FORMAT, "epoch": 1})
+    atomic_write_npz(path, {**CHECKPOINT_ARRAYS, METADATA_KEY: metadata})
+    arrays, loaded = load_checkpoint(path)
+    assert loaded["epoch"] == 1
+    assert set(arrays) == set(CHECKPOINT_ARRAYS)
+
+
+def test_weight_file_and_checkpoint_are_not_taken_for_each_other(
+    saved: Path, tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "run.ckpt.npz"
+    save_checkpoint(checkpoint, CHECKPOINT_ARRAYS, {"epoch": 3})
+    with pytest.raises(WeightFileError, match="not a digits training checkpoint"):
+        load_checkpoint(saved)
+    with pytest.raises(WeightFileError, match="not a digits weight file"):
+        load_weights(checkpoint)
