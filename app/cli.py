@@ -1,4 +1,9 @@
-"""The `digits` command: serve, train, evaluate, predict, download."""
+"""The `digits` command: one parser, a subparser per command, and what each command does.
+
+`build_parser` is the whole command line; each `run_*` function is one command's body. The
+train flags come from `model.training.config` (shared with `python -m model.train`); the
+other commands' flags are defined here, each with its help text.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,34 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from model.files import WeightFileError
+from model.data import download
+from model.data.mnist import (
+    DataError,
+    DataNotFoundError,
+    default_cache_dir,
+    load_mnist,
+    resolve_data_dir,
+)
+from model.evaluation.metrics import evaluate, format_report
+from model.evaluation.robustness import robustness_report
+from model.files import WeightFileError, load_weights
 from model.resources import shipped_weights
+from model.serving.predictor import Predictor
 from model.serving.preprocess import PreprocessError, image_to_mnist
+from model.training import train
+from model.training.config import add_config_flags, config_from_args
 
-DESCRIPTION = """\
-Draw a digit in the browser; a neural network written from scratch in NumPy reads it.
+DESCRIPTION = (
+    "Draw a digit in the browser; a neural network written from scratch in NumPy reads it."
+)
 
-commands:
-  serve      run the web app (drawing page + JSON API)
-  train      train the network on MNIST and write a weight file
-  evaluate   score a weight file on the MNIST test set
-  predict    read the digit in image files
-  download   fetch MNIST into the per-user cache
 
-Run `digits COMMAND --help` for a command's flags."""
+class UsageError(Exception):
+    """A flag value found wrong after parsing; reported like argparse's own errors (exit 2)."""
 
 
 def _version() -> str:
@@ -34,28 +48,16 @@ def _version() -> str:
         return "unknown"
 
 
-def serve(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="digits serve", description="Run the web app.")
-    parser.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to bind (default: %(default)s; use 0.0.0.0 to accept other machines)",
-    )
-    parser.add_argument("--port", type=int, default=8000, help="default: %(default)s")
-    parser.add_argument("--weights", type=Path, default=None, help="weight file (default: shipped)")
-    parser.add_argument("--workers", type=int, default=1, help="processes (default: %(default)s)")
-    parser.add_argument(
-        "--access-log",
-        action="store_true",
-        help="log one line per request (off by default: a few percent of each request's CPU)",
-    )
-    args = parser.parse_args(argv)
+# ------------------------------------------------------------------------------ commands
+def run_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
-        parser.error("--workers must be at least 1")
+        raise UsageError("--workers must be at least 1")
     if not 0 <= args.port <= 65535:
-        parser.error("--port must be in 0..65535")
+        raise UsageError("--port must be in 0..65535")
+    import uvicorn  # the web server, only for this command
+
+    from app.server import NoDelayH11Protocol
     from app.settings import Settings
-    from model.serving.predictor import Predictor
 
     if args.weights is not None:
         os.environ["DIGITS_WEIGHTS"] = str(args.weights.resolve())
@@ -66,10 +68,6 @@ def serve(argv: Sequence[str]) -> int:
     except (WeightFileError, ValueError) as error:
         print(f"digits serve: {error}", file=sys.stderr)
         return 2
-    import uvicorn
-
-    from app.server import NoDelayH11Protocol
-
     print(f"digits: serving {settings.weights.name} on http://{args.host}:{args.port}/")
     uvicorn.run(
         "app.main:create_app_from_env",
@@ -85,16 +83,42 @@ def serve(argv: Sequence[str]) -> int:
     return 0
 
 
-def predict(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="digits predict", description="Read the digit in each image file (any polarity)."
-    )
-    parser.add_argument("images", type=Path, nargs="+", help="PNG, JPEG, WebP, GIF or BMP files")
-    parser.add_argument("--weights", type=Path, default=None, help="weight file (default: shipped)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    args = parser.parse_args(argv)
-    from model.serving.predictor import Predictor
+def run_train(args: argparse.Namespace) -> int:
+    try:
+        config = config_from_args(args)
+    except ValueError as error:  # an invalid value, or a flag --resume cannot change
+        raise UsageError(str(error)) from None
+    return train.run(config)
 
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    weights = args.weights or shipped_weights()
+    try:
+        network, metadata = load_weights(weights)
+        images, labels = load_mnist(resolve_data_dir(args.data), args.split)
+        norm = metadata["normalization"]
+        report = evaluate(network, images, labels, norm["mean"], norm["std"])
+        if args.robustness:
+            report["robustness"] = robustness_report(
+                network, images, labels, norm["mean"], norm["std"]
+            )
+    except (WeightFileError, DataError, DataNotFoundError) as error:
+        print(f"digits evaluate: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        report.pop("mistakes")
+        print(json.dumps({"weights": str(weights), "split": args.split, **report}))
+    else:
+        print(f"weights   {weights}\nsplit     {args.split}")
+        print(format_report(report))
+        if "robustness" in report:
+            print("\nrobustness (accuracy, each variant through the serving recipe)")
+            for name, value in report["robustness"].items():
+                print(f"  {name:<28} {value * 100:6.2f}%")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
     try:
         predictor = Predictor.from_file(args.weights or shipped_weights())
     except WeightFileError as error:
@@ -125,37 +149,151 @@ def predict(argv: Sequence[str]) -> int:
     return 1 if failures else 0
 
 
+def run_download(args: argparse.Namespace) -> int:
+    try:
+        # Module globals read at call time, so tests can point these at a local server.
+        dest = download.download_mnist(
+            args.dir, mirrors=download.MIRRORS, checksums=download.CHECKSUMS, timeout=args.timeout
+        )
+    except (download.DownloadError, OSError) as error:  # OSError: e.g. cannot create the folder
+        print(f"digits download: error: {error}", file=sys.stderr)
+        return 1
+    print(f"MNIST is ready in {dest}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ the parser
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The whole `digits` command line, and each command's subparser by name.
+
+    Parsing a command's flags also sets `run`, the function that carries the command out.
+    """
+    parser = argparse.ArgumentParser(prog="digits", description=DESCRIPTION)
+    parser.add_argument(
+        "-V",
+        "--version",
+        action="version",
+        version=f"digits {_version()}",
+        help="show the version and exit",
+    )
+    commands = parser.add_subparsers(
+        title="commands",
+        dest="command",
+        metavar="COMMAND",
+        help="what to run; `digits COMMAND --help` lists its flags",
+    )
+
+    def command(
+        name: str, run: Callable[[argparse.Namespace], int], summary: str, description: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=summary, description=description)
+        sub.set_defaults(run=run)
+        return sub
+
+    serve = command(
+        "serve", run_serve, "run the web app (drawing page + JSON API)", "Run the web app."
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default: %(default)s; use 0.0.0.0 to accept other machines)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    serve.add_argument("--weights", type=Path, help="weight file (default: shipped)")
+    serve.add_argument("--workers", type=int, default=1, help="processes (default: %(default)s)")
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log one line per request (off by default: a few percent of each request's CPU)",
+    )
+
+    add_config_flags(
+        command(
+            "train",
+            run_train,
+            "train the network on MNIST and write a weight file",
+            train.DESCRIPTION,
+        )
+    )
+
+    evaluate = command(
+        "evaluate",
+        run_evaluate,
+        "score a weight file on the MNIST test set",
+        "Score a trained network on MNIST: accuracy, per-class accuracy, confusions, mistakes.",
+    )
+    evaluate.add_argument("--weights", type=Path, help="weight file (default: shipped)")
+    evaluate.add_argument(
+        "--data", help="MNIST folder (default: $DIGITS_DATA, else the per-user cache)"
+    )
+    evaluate.add_argument(
+        "--split",
+        choices=("test", "train"),
+        default="test",
+        help="which MNIST split to score (default: %(default)s)",
+    )
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object instead")
+    evaluate.add_argument(
+        "--robustness",
+        action="store_true",
+        help="also score shifted, scaled, rotated, thickened, thinned and pen re-drawn digits, "
+        "and 7s and 1s in European styles (crossed 7, flagged 1)",
+    )
+
+    predict = command(
+        "predict",
+        run_predict,
+        "read the digit in image files",
+        "Read the digit in each image file (any polarity).",
+    )
+    predict.add_argument("images", type=Path, nargs="+", help="PNG, JPEG, WebP, GIF or BMP files")
+    predict.add_argument("--weights", type=Path, help="weight file (default: shipped)")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    fetch = command(
+        "download",
+        run_download,
+        "fetch MNIST into the per-user cache",
+        "Fetch MNIST from public mirrors and verify it.",
+    )
+    fetch.add_argument(
+        "--dir",
+        type=Path,
+        metavar="DIR",
+        help=f"where to put the files (default: {default_cache_dir()})".replace("%", "%%"),
+    )
+    fetch.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds to wait to connect or for the next bytes (default: %(default)s)",
+    )
+    return parser, dict(commands.choices)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `digits` command; returns its exit code (2 for a usage error, as argparse)."""
+    parser, commands = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ("serve", "train", "evaluate", "predict", "download")
-    if not argv or argv[0] in ("-h", "--help"):
-        print(f"usage: digits [--version] COMMAND [ARGS]\n\n{DESCRIPTION}")
-        return 0 if argv else 2
-    if argv[0] == "--version":
-        print(f"digits {_version()}")
-        return 0
-    command, rest = argv[0], argv[1:]
-    if command not in commands:
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        # One line naming the commands, rather than argparse's usage and "invalid choice".
         print(
-            f"digits: unknown command {command!r}; choose from {', '.join(commands)}",
+            f"digits: unknown command {argv[0]!r}; choose from {', '.join(commands)}",
             file=sys.stderr,
         )
         return 2
-    if command == "serve":
-        return serve(rest)
-    if command == "predict":
-        return predict(rest)
-    if command == "train":
-        from model.training.train import main as train_main
-
-        return train_main(rest)
-    if command == "evaluate":
-        from model.evaluation.metrics import main as evaluate_main
-
-        return evaluate_main(rest)
-    from model.data.download import main as download_main
-
-    return download_main(rest)
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        try:
+            code: int = args.run(args)
+        except UsageError as error:
+            commands[args.command].error(str(error))  # usage and the message, exit 2
+    except SystemExit as exit_:  # --help, --version and usage errors exit inside argparse
+        return exit_.code if isinstance(exit_.code, int) else 0
+    return code
 
 
 if __name__ == "__main__":

@@ -1,9 +1,16 @@
-"""One settings object for the server, with `DIGITS_*` environment overrides."""
+"""One settings object for the server, with `DIGITS_*` environment overrides.
+
+A variable is read by its field's type: a path (`~` expanded) or a positive integer (every
+integer setting is a size, a count or a limit). A new field of another type needs a reader in
+`ENV_READERS`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +18,28 @@ from model.resources import shipped_weights
 from model.serving.preprocess import ImageLimits
 
 ENV_PREFIX = "DIGITS_"
+
+
+def _read_path(variable: str, raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _read_positive_int(variable: str, raw: str) -> int:
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ValueError(f"{variable} must be an integer, got {raw!r}") from None
+    if number < 1:
+        raise ValueError(f"{variable} must be positive, got {number}")
+    return number
+
+
+# How to read a DIGITS_* variable, by the type of the field it sets; a bad value raises
+# ValueError naming the variable.
+ENV_READERS: dict[type, Callable[[str, str], object]] = {
+    Path: _read_path,
+    int: _read_positive_int,
+}
 
 
 @dataclass(frozen=True)
@@ -44,21 +73,13 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Defaults overridden by DIGITS_* variables; a bad value raises ValueError naming it."""
         environ = dict(os.environ) if environ is None else environ
+        hints = typing.get_type_hints(cls)
         values: dict[str, object] = {}
         for f in dataclasses.fields(cls):
-            raw = environ.get(ENV_PREFIX + f.name.upper())
+            read = ENV_READERS[hints[f.name]]  # a KeyError here: a field type with no reader
+            variable = ENV_PREFIX + f.name.upper()
+            raw = environ.get(variable)
             if raw is None or raw == "":
                 continue
-            if f.name == "weights":
-                values[f.name] = Path(raw).expanduser()
-                continue
-            try:
-                number = int(raw)
-            except ValueError:
-                raise ValueError(
-                    f"{ENV_PREFIX}{f.name.upper()} must be an integer, got {raw!r}"
-                ) from None
-            if number < 1:
-                raise ValueError(f"{ENV_PREFIX}{f.name.upper()} must be positive, got {number}")
-            values[f.name] = number
+            values[f.name] = read(variable, raw)
         return cls(**values)  # type: ignore[arg-type]

@@ -34,6 +34,8 @@ CHECKPOINT_FORMAT = "digits-checkpoint"
 # Version 1 added the version and the checksum; files from before (no version) still load.
 CHECKPOINT_VERSION = 1
 METADATA_KEY = "metadata"
+# What a weight file may store its arrays as; loading casts them back to float32.
+STORAGE_DTYPES = ("float32", "float16")
 
 
 class WeightFileError(ValueError):

@@ -1,25 +1,22 @@
-"""`digits download`: fetch the four MNIST files into the cache folder, verified, atomically.
+"""Fetch the four MNIST files into the cache folder, verified, atomically (`digits download`).
 
 Each file is tried on every mirror in turn; a download only replaces the target after its
 uncompressed MD5 matches the known value, so a half-written or tampered file never lands.
-`model/data.py` reads what this writes (`default_cache_dir`).
+`model/data/mnist.py` reads what this writes (`default_cache_dir`).
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
-import http.client
 import os
-import sys
 import tempfile
-import urllib.error
-import urllib.request
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
+
+import httpx
 
 from model.data.mnist import GZIP_MAGIC, default_cache_dir
 
@@ -58,17 +55,25 @@ def download_mnist(
     timeout: float = 30.0,
     log: Callable[[str], object] = print,
 ) -> Path:
-    """Make sure `dest` (default: the cache folder) holds every file in `checksums`, verified."""
+    """Make sure `dest` (default: the cache folder) holds every file in `checksums`, verified.
+
+    `timeout` (seconds) bounds connecting and each read, not the whole download.
+    """
     dest = Path(dest) if dest is not None else default_cache_dir()
     dest.mkdir(parents=True, exist_ok=True)
-    for name, md5 in checksums.items():
-        target = dest / name
-        if target.is_file():
-            if _uncompressed_md5(target) == md5:
-                log(f"{name}: already present and verified")
-                continue
-            log(f"{name}: present but fails its checksum, downloading again")
-        _fetch(name, md5, dest, mirrors, timeout, log)
+    # Ask for and keep the bytes exactly as the mirror stores them (no transfer compression),
+    # follow redirects (mirrors move), and reuse one connection per mirror across the files.
+    with httpx.Client(
+        timeout=timeout, follow_redirects=True, headers={"Accept-Encoding": "identity"}
+    ) as client:
+        for name, md5 in checksums.items():
+            target = dest / name
+            if target.is_file():
+                if _uncompressed_md5(target) == md5:
+                    log(f"{name}: already present and verified")
+                    continue
+                log(f"{name}: present but fails its checksum, downloading again")
+            _fetch(client, name, md5, dest, mirrors, log)
     return dest
 
 
@@ -94,11 +99,11 @@ def _uncompressed_md5(path: Path) -> str | None:
 
 
 def _fetch(
+    client: httpx.Client,
     name: str,
     md5: str,
     dest: Path,
     mirrors: Sequence[str],
-    timeout: float,
     log: Callable[[str], object],
 ) -> None:
     """Download `name` from the first mirror that serves it intact, then move it into place."""
@@ -111,7 +116,7 @@ def _fetch(
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
-                size = _stream(url, out, timeout)
+                size = _stream(client, url, out)
                 out.flush()
                 os.fsync(out.fileno())  # the bytes reach disk before the rename makes them visible
             if _uncompressed_md5(tmp) != md5:
@@ -119,8 +124,8 @@ def _fetch(
             os.replace(tmp, dest / name)
             log(f"{name}: ok, {size / 1e6:.1f} MB")
             return
-        except (OSError, ValueError, http.client.HTTPException, _ChecksumMismatchError) as error:
-            # URLError and timeouts are OSErrors; ValueError is a malformed mirror URL.
+        except (OSError, httpx.HTTPError, httpx.InvalidURL, _ChecksumMismatchError) as error:
+            # HTTPError: refused connections, timeouts, error statuses; OSError: the disk.
             reason = _describe(error)
             log(f"{name}: {url} failed: {reason}")
             failures.append(f"{url}: {reason}")
@@ -132,11 +137,12 @@ def _fetch(
     )
 
 
-def _stream(url: str, out: BinaryIO, timeout: float) -> int:
+def _stream(client: httpx.Client, url: str, out: BinaryIO) -> int:
     """Copy the body at `url` into `out` block by block (never all in memory); return its size."""
     size = 0
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        for block in iter(lambda: response.read(_BLOCK), b""):
+    with client.stream("GET", url) as response:
+        response.raise_for_status()
+        for block in response.iter_raw(_BLOCK):
             out.write(block)
             size += len(block)
     return size
@@ -144,32 +150,6 @@ def _stream(url: str, out: BinaryIO, timeout: float) -> int:
 
 def _describe(error: BaseException) -> str:
     """A short, single-line reason for a failed attempt."""
-    if isinstance(error, urllib.error.HTTPError):
-        return f"HTTP {error.code}"
-    if isinstance(error, urllib.error.URLError):
-        return str(error.reason)
+    if isinstance(error, httpx.HTTPStatusError):
+        return f"HTTP {error.response.status_code}"
     return " ".join(str(error).split()) or type(error).__name__
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `digits download`: 0 on success, 1 with a one-line message on failure."""
-    parser = argparse.ArgumentParser(
-        prog="digits download", description="Fetch MNIST from public mirrors and verify it."
-    )
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help=f"where to put the files (default: {default_cache_dir()})",
-    )
-    parser.add_argument("--timeout", type=float, default=30.0, help="socket timeout in seconds")
-    args = parser.parse_args(argv)
-    try:
-        # Module globals read at call time, so tests can point these at a local server.
-        dest = download_mnist(args.dir, mirrors=MIRRORS, checksums=CHECKSUMS, timeout=args.timeout)
-    except (DownloadError, OSError) as error:  # OSError: e.g. cannot create the folder
-        print(f"digits download: error: {error}", file=sys.stderr)
-        return 1
-    print(f"MNIST is ready in {dest}")
-    return 0

@@ -1,26 +1,18 @@
 """Score a trained network on MNIST: accuracy, per-class accuracy, confusions, mistakes.
 
-`digits evaluate [--weights PATH] [--data DIR] [--json]` prints the report; training calls
-`evaluate` on the test set once per finished model and stores the result in the weight file.
+Training calls `evaluate` on the test set once per finished model and stores the result in the
+weight file; `digits evaluate` (app/cli.py) prints `format_report` of it.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
-import json
-import sys
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from model.data.mnist import DataError, DataNotFoundError, load_mnist, resolve_data_dir
-from model.files import WeightFileError, load_weights
 from model.nn.mlp import MLP
-from model.resources import shipped_weights
 from model.serving.preprocess import normalize
 
 CLASSES = 10
@@ -110,48 +102,3 @@ def format_report(report: dict[str, Any]) -> str:
             for pair in report["most_confused"]
         ]
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="digits evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=Path, default=None, help="weight file (default: shipped)")
-    parser.add_argument("--data", default=None, help="MNIST folder (default: $DIGITS_DATA, cache)")
-    parser.add_argument("--split", choices=("test", "train"), default="test")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
-    parser.add_argument(
-        "--robustness",
-        action="store_true",
-        help="also score shifted, scaled, rotated, thickened, thinned and pen re-drawn digits, "
-        "and 7s and 1s in European styles (crossed 7, flagged 1)",
-    )
-    args = parser.parse_args(argv)
-    weights = args.weights or shipped_weights()
-    try:
-        network, metadata = load_weights(weights)
-        images, labels = load_mnist(resolve_data_dir(args.data), args.split)
-        norm = metadata["normalization"]
-        report = evaluate(network, images, labels, norm["mean"], norm["std"])
-        if args.robustness:
-            from model.evaluation.robustness import robustness_report
-
-            report["robustness"] = robustness_report(
-                network, images, labels, norm["mean"], norm["std"]
-            )
-    except (WeightFileError, DataError, DataNotFoundError) as error:
-        print(f"digits evaluate: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        report.pop("mistakes")
-        print(json.dumps({"weights": str(weights), "split": args.split, **report}))
-    else:
-        print(f"weights   {weights}\nsplit     {args.split}")
-        print(format_report(report))
-        if "robustness" in report:
-            print("\nrobustness (accuracy, each variant through the serving recipe)")
-            for name, value in report["robustness"].items():
-                print(f"  {name:<28} {value * 100:6.2f}%")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

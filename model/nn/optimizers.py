@@ -114,14 +114,17 @@ class Adam(Optimizer):
         param -= dtype(self.lr * m_hat_scale) * m / denom
 
 
+# Every optimizer by name: the training config's choices and `make_optimizer` read this.
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Adam)}
+
+
 def make_optimizer(
     name: str, lr: float, momentum: float = 0.9, nesterov: bool = False
 ) -> Optimizer:
-    """Build an optimizer by name: "sgd", "momentum" or "adam"."""
-    if name == "sgd":
-        return SGD(lr)
+    """Build an optimizer by name, one of OPTIMIZERS: "sgd", "momentum" or "adam"."""
+    if name not in OPTIMIZERS:
+        *others, last = OPTIMIZERS
+        raise ValueError(f"unknown optimizer {name!r}; choose {', '.join(others)} or {last}")
     if name == "momentum":
         return Momentum(lr, momentum=momentum, nesterov=nesterov)
-    if name == "adam":
-        return Adam(lr)
-    raise ValueError(f"unknown optimizer {name!r}; choose sgd, momentum or adam")
+    return OPTIMIZERS[name](lr)

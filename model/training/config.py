@@ -1,4 +1,9 @@
-"""The one training configuration: a frozen dataclass whose fields are also the CLI flags."""
+"""The one training configuration: a frozen dataclass whose fields are also the CLI flags.
+
+Each field carries its help text (the reason for its default) in its metadata, and a field
+with a fixed set of values names them, taken from where they live, under "choices".
+`add_config_flags` turns the fields into flags for `digits train` and `python -m model.train`.
+"""
 
 from __future__ import annotations
 
@@ -6,68 +11,164 @@ import argparse
 import dataclasses
 import types
 import typing
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from model.data.augment import AugmentParams
+from model.files import STORAGE_DTYPES
+from model.nn.activations import ACTIVATIONS
+from model.nn.optimizers import OPTIMIZERS
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
+# The learning-rate schedules `model.training.train.learning_rate` implements.
 SCHEDULES = ("cosine", "step", "constant")
-STORAGE_DTYPES = ("float32", "float16")
-ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
+
+# On resume these may differ from the checkpoint's config; anything else would change the run.
+RESUMABLE_OVERRIDES = ("out", "checkpoint", "plot", "data", "resume", "weights_dtype")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Every knob of a training run. Defaults train the shipped 784-512-256-10 model."""
 
-    data: str | None = None  # MNIST folder; else $DIGITS_DATA, else the per-user cache
-    out: str = "mnist_mlp.npz"  # final weights (best validation epoch)
-    hidden: tuple[int, ...] = (512, 256)  # hidden layer widths
-    activation: str = "relu"  # hidden-layer nonlinearity
-    epochs: int = 20  # passes over the training set; this size stops improving near 20
-    batch_size: int = 128  # examples per step: small for useful noise, big for fast GEMMs
-    optimizer: str = "momentum"  # update rule
-    lr: float = 0.05  # peak learning rate (0.001 suits adam)
-    momentum: float = 0.9  # velocity decay of the momentum optimizer
-    nesterov: bool = True  # look-ahead momentum: slightly better, never worse here
-    schedule: str = "cosine"  # cosine decay to zero, step decay, or constant
-    warmup_epochs: float = 0.5  # linear warm-up keeps the first steps from overshooting
-    step_every: int = 8  # step schedule: multiply lr by step_gamma every this many epochs
-    step_gamma: float = 0.1  # step schedule: the factor applied every step_every epochs
-    dropout: tuple[float, ...] = (0.2, 0.3, 0.2)  # one rate per dense layer input, or one for all
-    l2: float = 1e-5  # 0.5 * l2 * ||W||^2 on weights, not biases
-    label_smoothing: float = 0.0  # spread this much target mass over all classes
-    augment: bool = False  # distort every training batch afresh (model/augment.py)
-    aug_shift: float = 2.0  # augmentation: max shift in pixels
-    aug_rotation: float = 12.0  # augmentation: max rotation in degrees
-    aug_scale: float = 0.12  # augmentation: max relative scale change
-    aug_shear: float = 0.15  # augmentation: max shear (slant)
-    aug_elastic: float = 1.2  # augmentation: elastic displacement in pixels (0 = off)
-    aug_elastic_sigma: float = 4.0  # augmentation: smoothness of the elastic field, pixels
-    aug_thickness: float = 0.3  # augmentation: chance of thicker or thinner strokes
-    aug_pen: float = 0.0  # augmentation: chance to train on the digit re-drawn with a constant pen
-    aug_style: float = 0.0  # augmentation: chance to give a 7 a cross-bar, a 1 a lead-in flag
-    max_norm: float = 0.0  # cap each hidden unit's incoming weight norm (0 = off)
-    weights_dtype: str = (
-        "float32"  # what the weight file stores; float16 halves it (math stays float32)
+    data: str | None = field(
+        default=None,
+        metadata={"help": "MNIST folder (default: $DIGITS_DATA, else the per-user cache)"},
     )
-    seed: int = 0  # same seed, same model, bit for bit
-    val_size: int = 5000  # held out from the TRAINING set to pick the best epoch
-    limit: int = 0  # use only this many training examples (0 = all); for quick runs
-    resume: str | None = None  # continue from this checkpoint
-    checkpoint: str | None = None  # where to save per-epoch checkpoints (default OUT.ckpt.npz)
-    plot: str | None = None  # write loss/accuracy and gradient-norm curves (SVG) here
+    out: str = field(
+        default="mnist_mlp.npz",
+        metadata={"help": "the weight file to write, from the best validation epoch"},
+    )
+    hidden: tuple[int, ...] = field(default=(512, 256), metadata={"help": "hidden layer widths"})
+    activation: str = field(
+        default="relu",
+        metadata={"help": "hidden-layer nonlinearity", "choices": tuple(ACTIVATIONS)},
+    )
+    epochs: int = field(
+        default=20,
+        metadata={"help": "passes over the training set; this size stops improving near 20"},
+    )
+    batch_size: int = field(
+        default=128,
+        metadata={"help": "examples per step: small for useful noise, big for fast GEMMs"},
+    )
+    optimizer: str = field(
+        default="momentum", metadata={"help": "update rule", "choices": tuple(OPTIMIZERS)}
+    )
+    lr: float = field(default=0.05, metadata={"help": "peak learning rate; 0.001 suits adam"})
+    momentum: float = field(
+        default=0.9, metadata={"help": "velocity decay of the momentum optimizer"}
+    )
+    nesterov: bool = field(
+        default=True, metadata={"help": "look-ahead momentum: slightly better, never worse here"}
+    )
+    schedule: str = field(
+        default="cosine",
+        metadata={
+            "help": "cosine decay to zero, step decay, or constant",
+            "choices": SCHEDULES,
+        },
+    )
+    warmup_epochs: float = field(
+        default=0.5,
+        metadata={"help": "linear warm-up keeps the first steps from overshooting"},
+    )
+    step_every: int = field(
+        default=8,
+        metadata={"help": "step schedule: multiply lr by step_gamma every this many epochs"},
+    )
+    step_gamma: float = field(
+        default=0.1,
+        metadata={"help": "step schedule: the factor applied every step_every epochs"},
+    )
+    dropout: tuple[float, ...] = field(
+        default=(0.2, 0.3, 0.2),
+        metadata={"help": "one rate per dense layer input, or one for all"},
+    )
+    l2: float = field(default=1e-5, metadata={"help": "0.5 * l2 * ||W||^2 on weights, not biases"})
+    label_smoothing: float = field(
+        default=0.0, metadata={"help": "spread this much target mass over all classes"}
+    )
+    augment: bool = field(
+        default=False,
+        metadata={"help": "distort every training batch afresh, see model/data/augment.py"},
+    )
+    aug_shift: float = field(default=2.0, metadata={"help": "augmentation: max shift in pixels"})
+    aug_rotation: float = field(
+        default=12.0, metadata={"help": "augmentation: max rotation in degrees"}
+    )
+    aug_scale: float = field(
+        default=0.12, metadata={"help": "augmentation: max relative scale change"}
+    )
+    aug_shear: float = field(default=0.15, metadata={"help": "augmentation: max shear, a slant"})
+    aug_elastic: float = field(
+        default=1.2,
+        metadata={"help": "augmentation: elastic displacement in pixels, 0 for none"},
+    )
+    aug_elastic_sigma: float = field(
+        default=4.0,
+        metadata={"help": "augmentation: smoothness of the elastic field, pixels"},
+    )
+    aug_thickness: float = field(
+        default=0.3, metadata={"help": "augmentation: chance of thicker or thinner strokes"}
+    )
+    aug_pen: float = field(
+        default=0.0,
+        metadata={
+            "help": "augmentation: chance to train on the digit re-drawn with a constant pen"
+        },
+    )
+    aug_style: float = field(
+        default=0.0,
+        metadata={"help": "augmentation: chance to give a 7 a cross-bar, a 1 a lead-in flag"},
+    )
+    max_norm: float = field(
+        default=0.0,
+        metadata={"help": "cap each hidden unit's incoming weight norm, 0 for no cap"},
+    )
+    weights_dtype: str = field(
+        default="float32",
+        metadata={
+            "help": "what the weight file stores; float16 halves it, the math stays float32",
+            "choices": STORAGE_DTYPES,
+        },
+    )
+    seed: int = field(default=0, metadata={"help": "same seed, same model, bit for bit"})
+    val_size: int = field(
+        default=5000,
+        metadata={"help": "held out from the TRAINING set to pick the best epoch"},
+    )
+    limit: int = field(
+        default=0,
+        metadata={"help": "use only this many training examples, for quick runs; 0 for all"},
+    )
+    resume: str | None = field(
+        default=None,
+        metadata={"help": "continue from this checkpoint (default: start afresh)"},
+    )
+    checkpoint: str | None = field(
+        default=None,
+        metadata={"help": "where to save per-epoch checkpoints (default: OUT.ckpt.npz)"},
+    )
+    plot: str | None = field(
+        default=None,
+        metadata={
+            "help": "write loss/accuracy and gradient-norm curves (SVG) here (default: no plots)"
+        },
+    )
 
     def __post_init__(self) -> None:
         if len(self.dropout) == 1 and self.hidden:
             # One rate given: use it on every layer input (frozen, hence object.__setattr__).
             object.__setattr__(self, "dropout", self.dropout * (len(self.hidden) + 1))
         checks = [
-            (self.activation in ACTIVATIONS, f"activation must be one of {ACTIVATIONS}"),
-            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {OPTIMIZERS}"),
-            (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}"),
+            (
+                getattr(self, f.name) in f.metadata["choices"],
+                f"{f.name.replace('_', ' ')} must be one of {f.metadata['choices']}",
+            )
+            for f in dataclasses.fields(self)
+            if "choices" in f.metadata
+        ]
+        checks += [
             (self.epochs >= 1, "epochs must be at least 1"),
             (self.batch_size >= 1, "batch size must be at least 1"),
             (self.lr > 0, "lr must be positive"),
@@ -84,10 +185,6 @@ class TrainConfig:
             (self.limit >= 0, "limit must be non-negative"),
             (self.warmup_epochs >= 0, "warmup epochs must be non-negative"),
             (self.max_norm >= 0, "max norm must be non-negative"),
-            (
-                self.weights_dtype in STORAGE_DTYPES,
-                f"weights dtype must be one of {STORAGE_DTYPES}",
-            ),
             (0 <= self.aug_thickness <= 1, "aug thickness is a probability in [0, 1]"),
             (0 <= self.aug_pen <= 1, "aug pen is a probability in [0, 1]"),
             (0 <= self.aug_style <= 1, "aug style is a probability in [0, 1]"),
@@ -154,63 +251,51 @@ def _parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def add_config_flags(parser: argparse.ArgumentParser, suppress_defaults: bool = False) -> None:
-    """One flag per TrainConfig field (`batch_size` -> `--batch-size`), help from its comment.
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field (`batch_size` -> `--batch-size`), typed by the field.
 
-    With `suppress_defaults`, flags not given are absent from the parsed namespace, which
-    tells which ones the user set.
+    tuple -> comma list (A,B,...), bool -> true/false, optional str -> PATH, else the type
+    itself. Help comes from the field's metadata, with its default added unless the field is
+    optional (the help then says what happens without it). A flag not given is absent from
+    the namespace, so `config_from_args` can tell which ones the user set.
     """
     hints = typing.get_type_hints(TrainConfig)
-    comments = _field_comments()
-    for field in dataclasses.fields(TrainConfig):
-        hint = hints[field.name]
-        flag = "--" + field.name.replace("_", "-")
-        default = argparse.SUPPRESS if suppress_defaults else field.default
-        kwargs: dict[str, Any] = {"default": default, "dest": field.name}
-        origin = typing.get_origin(hint)
-        if origin is tuple:
-            item = typing.get_args(hint)[0]
-            kwargs["type"] = _parse_tuple(item)
-            kwargs["metavar"] = "A,B,..."
-            shown = ",".join(str(v) for v in typing.cast(tuple[Any, ...], field.default))
-        elif origin in (types.UnionType, typing.Union):
-            kwargs["type"] = str
-            kwargs["metavar"] = "PATH"
-            shown = "none"
+    for f in dataclasses.fields(TrainConfig):
+        hint = hints[f.name]
+        kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS}
+        if "choices" in f.metadata:
+            kwargs["choices"] = f.metadata["choices"]
+        help_text = f.metadata["help"].replace("%", "%%")  # argparse %-formats help
+        if typing.get_origin(hint) is tuple:
+            item_type = typing.get_args(hint)[0]
+            kwargs.update(type=_parse_tuple(item_type), metavar="A,B,...")
+            default = typing.cast(tuple[Any, ...], f.default)
+            help_text += f" (default: {','.join(str(v) for v in default)})"
+        elif typing.get_origin(hint) in (types.UnionType, typing.Union):
+            kwargs.update(type=str, metavar="PATH")
         elif hint is bool:
-            kwargs["type"] = _parse_bool
-            kwargs["metavar"] = "BOOL"
-            shown = str(field.default).lower()
+            kwargs.update(type=_parse_bool, metavar="BOOL")
+            help_text += f" (default: {str(f.default).lower()})"
         else:
             kwargs["type"] = hint
-            shown = str(field.default)
-        choices = {
-            "activation": ACTIVATIONS,
-            "optimizer": OPTIMIZERS,
-            "schedule": SCHEDULES,
-            "weights_dtype": STORAGE_DTYPES,
-        }
-        if field.name in choices:
-            kwargs["choices"] = choices[field.name]
-        kwargs["help"] = f"{comments.get(field.name, '')} (default: {shown})".strip()
-        parser.add_argument(flag, **kwargs)
+            help_text += f" (default: {f.default})"
+        parser.add_argument("--" + f.name.replace("_", "-"), help=help_text, **kwargs)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)})
+    """The config for the flags `add_config_flags` parsed; the fields' defaults fill the rest.
 
-
-def _field_comments() -> dict[str, str]:
-    """The `# ...` comment beside each field, so the CLI help and the code never disagree."""
-    import inspect
-
-    comments: dict[str, str] = {}
-    for line in inspect.getsource(TrainConfig).splitlines():
-        stripped = line.strip()
-        if ":" in stripped and "#" in stripped and not stripped.startswith(("#", "def", '"')):
-            name = stripped.split(":", 1)[0].strip()
-            comments[name] = stripped.split("#", 1)[1].strip()
-    return comments
+    Raises ValueError for an invalid value, and when resuming for a flag that would change
+    the run (only RESUMABLE_OVERRIDES may differ from the checkpoint's config).
+    """
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    given = {name: value for name, value in vars(args).items() if name in names}
+    config = TrainConfig(**given)
+    changed = sorted(set(given) - set(RESUMABLE_OVERRIDES))
+    if config.resume and changed:
+        flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+        raise ValueError(f"{flags} cannot change when resuming: the checkpoint's config is used")
+    return config
 
 
 def format_config(config: TrainConfig) -> str:
@@ -218,13 +303,3 @@ def format_config(config: TrainConfig) -> str:
     values = config.to_dict()
     width = max(map(len, values))
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in values.items())
-
-
-def parse_config(argv: Sequence[str] | None, prog: str = "digits train") -> TrainConfig:
-    parser = argparse.ArgumentParser(prog=prog, description="Train the MLP on MNIST.")
-    add_config_flags(parser)
-    args = parser.parse_args(argv)
-    try:
-        return config_from_args(args)
-    except ValueError as error:
-        parser.error(str(error))

@@ -35,13 +35,19 @@ from model.training.checkpoint import (
     new_state,
     save_checkpoint,
 )
-from model.training.config import TrainConfig, add_config_flags, config_from_args, format_config
+from model.training.config import (
+    RESUMABLE_OVERRIDES,
+    TrainConfig,
+    add_config_flags,
+    config_from_args,
+    format_config,
+)
 from model.training.dataset import Dataset, Log, load_dataset
 from model.training.plots import write_training_plots
 from model.training.progress import ProgressBar
 
-# On resume these may differ from the checkpoint's config; anything else would change the run.
-RESUMABLE_OVERRIDES = ("out", "checkpoint", "plot", "data", "resume", "weights_dtype")
+# What `digits train --help` and `python -m model.train --help` say the command does.
+DESCRIPTION = "Train the network on MNIST and write a weight file."
 
 # Gradient norms are a diagnostic: every 8th batch estimates the epoch's mean well, and
 # reading every weight gradient once more per batch cost about 1% of a training step.
@@ -54,7 +60,10 @@ class TrainingDivergedError(RuntimeError):
 
 # ------------------------------------------------------------------------------ schedule
 def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
-    """Peak lr with linear warm-up, then cosine decay to zero, step decay, or constant."""
+    """Peak lr with linear warm-up, then cosine decay to zero, step decay, or constant.
+
+    `config.schedule` is one of `model.training.config.SCHEDULES`, the choices of --schedule.
+    """
     epoch_float = step / steps_per_epoch
     warmup_steps = config.warmup_epochs * steps_per_epoch
     if step < warmup_steps:
@@ -226,27 +235,19 @@ def train(config: TrainConfig, log: Log = print) -> dict[str, Any]:
 
 
 def parse_args(argv: Sequence[str] | None) -> TrainConfig:
-    """Flags from TrainConfig; with --resume, only flags that keep the run identical."""
-    parser = argparse.ArgumentParser(prog="digits train", description=__doc__.splitlines()[0])
+    """The config for `python -m model.train` flags; with --resume, only flags that keep the
+    run identical (the same parser and rule as `digits train`, app/cli.py)."""
+    parser = argparse.ArgumentParser(prog="digits train", description=DESCRIPTION)
     add_config_flags(parser)
     args = parser.parse_args(argv)
     try:
-        config = config_from_args(args)
+        return config_from_args(args)
     except ValueError as error:
         parser.error(str(error))
-    if config.resume:
-        explicit = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-        add_config_flags(explicit, suppress_defaults=True)
-        given = vars(explicit.parse_known_args(argv)[0])
-        changed = sorted(set(given) - set(RESUMABLE_OVERRIDES))
-        if changed:
-            flags = ", ".join("--" + name.replace("_", "-") for name in changed)
-            parser.error(f"{flags} cannot change when resuming: the checkpoint's config is used")
-    return config
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    config = parse_args(argv)
+def run(config: TrainConfig) -> int:
+    """Train, with the command line's exit codes: 0, 1 after a one-line error, 130 on Ctrl-C."""
     try:
         train(config)
     except KeyboardInterrupt:
@@ -260,6 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"digits train: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(parse_args(argv))
 
 
 if __name__ == "__main__":

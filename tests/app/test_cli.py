@@ -1,19 +1,31 @@
-"""The `digits` command: help, predict, evaluate, and one-line errors instead of tracebacks."""
+"""The `digits` command: help, version, every command, and one-line errors instead of tracebacks."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app.cli import main
+from app.cli import build_parser, main
+from model.data import download
 from model.data.mnist import load_mnist
+from model.training.config import TrainConfig
 from tests.conftest import ROOT, SAMPLE_DIR
+from tests.model.data.test_download import (
+    CHECKSUMS,
+    assert_complete,
+    mirror_server,
+    unreachable_mirror,
+)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -34,9 +46,106 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         assert command in out
 
 
+def test_no_arguments_prints_the_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("usage: digits")
+    assert "download" in out
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version_flag_prints_the_version(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([flag]) == 0
+    assert capsys.readouterr().out == f"digits {version('digits')}\n"
+
+
+def test_version_flag_from_the_shell() -> None:
+    result = run_cli("-V")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"digits {version('digits')}"
+
+
 def test_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fly"]) == 2
     assert "unknown command" in capsys.readouterr().err
+
+
+def test_one_parser_holds_every_command() -> None:
+    _, commands = build_parser()
+    assert list(commands) == ["serve", "train", "evaluate", "predict", "download"]
+
+
+def shown_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """The options and positionals `--help` lists, subcommand summaries included."""
+    shown = []
+    for action in parser._actions:
+        if action.help == argparse.SUPPRESS:
+            continue
+        shown.append(action)
+        if isinstance(action, argparse._SubParsersAction):
+            shown += action._get_subactions()
+    return shown
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    parser, commands = build_parser()
+    for name, command in {"digits": parser, **commands}.items():
+        actions = shown_actions(command)
+        assert len(actions) >= 2, name
+        for action in actions:
+            label = f"{name} {'/'.join(action.option_strings) or action.dest}"
+            assert action.help, f"{label} has no help text"
+            assert action.help.strip(), f"{label} has no help text"
+
+
+def test_train_offers_one_flag_per_config_field() -> None:
+    _, commands = build_parser()
+    flags = {s for a in commands["train"]._actions for s in a.option_strings}
+    for field in TrainConfig.__dataclass_fields__:
+        assert "--" + field.replace("_", "-") in flags
+
+
+def test_train_help_shows_each_default_once(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    options = out.split("\noptions:\n", 1)[1]
+    entries = re.split(r"\n  (?=-)", options)  # one entry per option, wrapped lines included
+    assert len(entries) == len(TrainConfig.__dataclass_fields__) + 1  # plus --help
+    for entry in entries:
+        assert " ".join(entry.split()).count("(default") <= 1, entry
+    assert "(default: none)" not in out
+    assert "--checkpoint PATH" in out
+    assert "(default: OUT.ckpt.npz)" in " ".join(out.split())
+
+
+def test_train_refuses_flags_that_would_change_a_resumed_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["train", "--resume", "x.ckpt.npz", "--lr", "0.3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: digits train")
+    assert "digits train: error: --lr cannot change when resuming" in err
+
+
+def test_train_refuses_an_unknown_optimizer(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--optimizer", "rmsprop"]) == 2
+    assert "invalid choice: 'rmsprop'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--workers", "0"], "--workers must be at least 1"),
+        (["--port", "70000"], "--port must be in 0..65535"),
+    ],
+)
+def test_serve_refuses_bad_flags_with_a_usage_error(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: digits serve")
+    assert f"digits serve: error: {message}" in err
 
 
 def test_serve_refuses_a_missing_weight_file_in_one_line(tmp_path: Path) -> None:
@@ -129,3 +238,39 @@ def test_evaluate_without_data_says_what_to_run(
 ) -> None:
     assert main(["evaluate", "--data", str(tmp_path)]) == 2
     assert "digits download" in capsys.readouterr().err
+
+
+@pytest.fixture
+def local_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with mirror_server(tmp_path_factory.mktemp("mirror")) as url:
+        yield url
+
+
+def test_download_into_dir_returns_zero(
+    local_mirror: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setattr(download, "MIRRORS", (f"{local_mirror}/good/",))
+    monkeypatch.setattr(download, "CHECKSUMS", CHECKSUMS)
+    assert main(["download", "--dir", str(tmp_path / "out")]) == 0
+    assert_complete(tmp_path / "out")
+    out = capsys.readouterr().out
+    assert f"MNIST is ready in {tmp_path / 'out'}" in out
+    assert "train-images-idx3-ubyte.gz: downloading" in out  # progress is printed
+
+
+def test_download_reports_failure_in_one_line_without_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setattr(download, "MIRRORS", (unreachable_mirror(),))
+    monkeypatch.setattr(download, "CHECKSUMS", CHECKSUMS)
+    assert main(["download", "--dir", str(tmp_path), "--timeout", "5"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("digits download: error: could not download")
+    assert "--data DIR" in err
+    assert "Traceback" not in err

@@ -1,13 +1,18 @@
-"""Tests for model/download.py against a local HTTP server: mirrors, fallback, checksums, CLI."""
+"""model/data/download.py against a local HTTP server: mirrors, fallback, checksums.
+
+`digits download` itself is tested in tests/app/test_cli.py, with the helpers defined here.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import hashlib
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,14 +54,23 @@ CHECKSUMS = {name: hashlib.md5(raw).hexdigest() for name, raw in CONTENTS.items(
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path.startswith("/moved/"):  # a mirror that has moved: 301 to /good/
+            self.send_response(301)
+            self.send_header("Location", "/good/" + self.path.removeprefix("/moved/"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a local server with /good/ (intact), /bad/ (corrupted) and /empty/ (404s)."""
-    root = tmp_path_factory.mktemp("mirror")
+@contextlib.contextmanager
+def mirror_server(root: Path) -> Iterator[str]:
+    """Base URL of a local server with /good/ (intact), /bad/ (corrupted), /empty/ (404s)
+    and /moved/ (redirects to /good/)."""
     for folder in ("good", "bad", "empty"):
         (root / folder).mkdir()
     for name, raw in CONTENTS.items():
@@ -73,13 +87,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join()
 
 
-@pytest.fixture
-def dead_mirror() -> str:
+def unreachable_mirror() -> str:
     """A URL on a local port nothing listens on: connection refused at once."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/mnist/"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with mirror_server(tmp_path_factory.mktemp("mirror")) as url:
+        yield url
+
+
+@pytest.fixture
+def dead_mirror() -> str:
+    return unreachable_mirror()
 
 
 @pytest.fixture(autouse=True)
@@ -136,6 +160,32 @@ def test_download_falls_back_on_checksum_mismatch(server: str, tmp_path: Path) -
     fetch(tmp_path, [f"{server}/bad/", f"{server}/good/"], logs)
     assert_complete(tmp_path)  # the corrupted copies never landed
     assert sum("checksum mismatch" in line for line in logs) == len(NAMES)
+
+
+def test_download_follows_a_redirect(server: str, tmp_path: Path) -> None:
+    fetch(tmp_path, [f"{server}/moved/"])
+    assert_complete(tmp_path)
+
+
+def test_download_gives_up_on_a_silent_mirror_after_the_timeout(
+    server: str, tmp_path: Path
+) -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        silent_mirror = f"http://127.0.0.1:{silent.getsockname()[1]}/mnist/"
+        logs: list[str] = []
+        started = time.monotonic()
+        download_mnist(
+            tmp_path,
+            mirrors=[silent_mirror, f"{server}/good/"],
+            checksums={NAMES[0]: CHECKSUMS[NAMES[0]]},
+            timeout=0.3,
+            log=logs.append,
+        )
+    assert time.monotonic() - started < 5
+    assert any(silent_mirror in line and "timed out" in line for line in logs)
+    assert gzip.decompress((tmp_path / NAMES[0]).read_bytes()) == CONTENTS[NAMES[0]]
 
 
 def test_download_raises_one_line_error_when_every_mirror_fails(
@@ -213,31 +263,3 @@ def test_verify_file_defaults_to_the_real_mnist_checksums(tmp_path: Path) -> Non
     path.write_bytes(gzip.compress(CONTENTS[NAMES[0]]))  # a fixture, not the real file
     assert not verify_file(path)
     assert download.CHECKSUMS["t10k-labels-idx1-ubyte.gz"] == "27ae3e4e09519cfbb04c329615203637"
-
-
-def test_main_downloads_into_dir_and_returns_zero(
-    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(download, "MIRRORS", (f"{server}/good/",))
-    monkeypatch.setattr(download, "CHECKSUMS", CHECKSUMS)
-    assert download.main(["--dir", str(tmp_path / "out")]) == 0
-    assert_complete(tmp_path / "out")
-    out = capsys.readouterr().out
-    assert f"MNIST is ready in {tmp_path / 'out'}" in out
-    assert "train-images-idx3-ubyte.gz: downloading" in out  # progress is printed
-
-
-def test_main_reports_failure_in_one_line_without_traceback(
-    dead_mirror: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setattr(download, "MIRRORS", (dead_mirror,))
-    monkeypatch.setattr(download, "CHECKSUMS", CHECKSUMS)
-    assert download.main(["--dir", str(tmp_path), "--timeout", "5"]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert err.startswith("digits download: error: could not download")
-    assert "--data DIR" in err
-    assert "Traceback" not in err
