@@ -1,1 +1,2 @@
-"""Evaluation: accuracy and confusions, robustness under drawing-like changes, calibration."""
+"""Evaluation: accuracy and confusions, robustness under drawing-like changes, calibration,
+held-out writers' digits drawn on the pad."""
