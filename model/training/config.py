@@ -23,7 +23,15 @@ from model.nn.optimizers import OPTIMIZERS
 SCHEDULES = ("cosine", "step", "constant")
 
 # On resume these may differ from the checkpoint's config; anything else would change the run.
-RESUMABLE_OVERRIDES = ("out", "checkpoint", "plot", "data", "resume", "weights_dtype")
+RESUMABLE_OVERRIDES = (
+    "out",
+    "checkpoint",
+    "plot",
+    "data",
+    "stroke_data",
+    "resume",
+    "weights_dtype",
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,24 @@ class TrainConfig:
         default=0.0,
         metadata={"help": "augmentation: chance to give a 7 a cross-bar, a 1 a lead-in flag"},
     )
+    strokes: float = field(
+        default=0.0,
+        metadata={
+            "help": "share of each batch taken from real pen-tablet digits (UNIPEN, training "
+            "writers only), drawn as canvas drawings and put through the serving recipe"
+        },
+    )
+    stroke_variants: int = field(
+        default=6,
+        metadata={
+            "help": "canvas drawings made of each pen-tablet digit before training, each with "
+            "its own size, place and brush"
+        },
+    )
+    stroke_data: str | None = field(
+        default=None,
+        metadata={"help": "the compact UNIPEN stroke file (default: the one the package ships)"},
+    )
     max_norm: float = field(
         default=0.0,
         metadata={"help": "cap each hidden unit's incoming weight norm, 0 for no cap"},
@@ -188,6 +214,8 @@ class TrainConfig:
             (0 <= self.aug_thickness <= 1, "aug thickness is a probability in [0, 1]"),
             (0 <= self.aug_pen <= 1, "aug pen is a probability in [0, 1]"),
             (0 <= self.aug_style <= 1, "aug style is a probability in [0, 1]"),
+            (0 <= self.strokes < 1, "strokes is a share of each batch in [0, 1)"),
+            (self.stroke_variants >= 1, "stroke variants must be at least 1"),
             (self.aug_elastic_sigma > 0, "aug elastic sigma must be positive"),
         ]
         for ok, message in checks:

@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from model.data import canvas, unipen
 from model.data.mnist import data_files, load_mnist, resolve_data_dir, sha256_file
 from model.data.pen import pen_redraw_dataset
-from model.serving.preprocess import normalize
+from model.serving.preprocess import ink_map, normalize, to_mnist
 from model.training.config import TrainConfig
 
 Log = Callable[[str], None]
@@ -36,6 +37,13 @@ class Dataset:
     std: float
     data_dir: Path
     checksums: dict[str, str]
+    # Real pen-tablet digits drawn as canvas drawings, through the recipe (None without
+    # --strokes): the training writers' (n, 28, 28) with labels, and one drawing of each
+    # held-out writer's digit, normalised (m, 784), to watch during training.
+    stroke_images: NDArray[np.uint8] | None = None
+    stroke_labels: NDArray[np.uint8] | None = None
+    stroke_val_x: NDArray[np.float32] | None = None
+    stroke_val_y: NDArray[np.uint8] | None = None
 
 
 def load_dataset(config: TrainConfig, log: Log) -> Dataset:
@@ -54,7 +62,7 @@ def load_dataset(config: TrainConfig, log: Log) -> Dataset:
     mean, std = pixel_statistics(train_images)
     log(f"data      {data_dir}: {len(train_idx):,} train, {len(val_idx):,} validation")
     log(f"normalise mean {mean:.4f}  std {std:.4f}")
-    return Dataset(
+    dataset = Dataset(
         # Augmented runs normalise each distorted batch instead of the whole set up front.
         x_train=np.empty((0, 784), np.float32)
         if config.augment
@@ -69,6 +77,9 @@ def load_dataset(config: TrainConfig, log: Log) -> Dataset:
         data_dir=data_dir,
         checksums={p.name: sha256_file(p) for p in data_files(data_dir, "train")},
     )
+    if config.strokes > 0:
+        add_stroke_drawings(config, dataset, log)
+    return dataset
 
 
 def pixel_statistics(images: NDArray[np.uint8]) -> tuple[float, float]:
@@ -94,3 +105,42 @@ def pen_versions(
     redrawn = pen_redraw_dataset(images, np.random.default_rng([config.seed, 11]))
     log(f"pen       re-drew {len(images):,} digits in {time.perf_counter() - started:.0f} s")
     return redrawn
+
+
+def add_stroke_drawings(config: TrainConfig, data: Dataset, log: Log) -> None:
+    """Draw the UNIPEN digits as canvas drawings and put them through the recipe, once.
+
+    The training writers' digits, `stroke_variants` drawings each (random size, place and
+    brush, as people choose them on the pad), become `data.stroke_images`; one drawing of
+    every held-out writer's digit becomes `data.stroke_val_x`. Writers are held out whole
+    (`model.data.unipen.split_by_writer`, the split `model.evaluation.writers` scores on).
+    """
+    started = time.perf_counter()
+    path = Path(config.stroke_data) if config.stroke_data else unipen.DIGITS_FILE
+    strokes = unipen.load_strokes(path)
+    train_records, val_records = unipen.split_by_writer(strokes)
+    rng = np.random.default_rng([config.seed, 13])
+    records = np.repeat(train_records, config.stroke_variants)
+    data.stroke_images = drawings_to_mnist(strokes, records, rng)
+    data.stroke_labels = strokes.labels[records].astype(np.uint8)
+    val_images = drawings_to_mnist(strokes, val_records, rng)
+    data.stroke_val_x = normalize(val_images.reshape(len(val_records), -1), data.mean, data.std)
+    data.stroke_val_y = strokes.labels[val_records].astype(np.uint8)
+    data.checksums[path.name] = sha256_file(path)
+    log(
+        f"strokes   {len(records):,} drawings of {len(train_records):,} digits, "
+        f"{len(val_records):,} held-out writers' digits, in {time.perf_counter() - started:.0f} s"
+    )
+
+
+def drawings_to_mnist(
+    strokes: unipen.StrokeSet, records: NDArray[np.intp], rng: np.random.Generator
+) -> NDArray[np.uint8]:
+    """Each record drawn once on the page's canvas (`canvas.random_drawing_params`) and put
+    through the serving recipe: (len(records), 28, 28) uint8."""
+    out = np.empty((len(records), 28, 28), dtype=np.uint8)
+    for i, record in enumerate(records):
+        digit = strokes.strokes(int(record))
+        drawing = canvas.draw(digit, canvas.random_drawing_params(rng, digit))
+        out[i] = to_mnist(ink_map(drawing))
+    return out

@@ -80,22 +80,33 @@ def learning_rate(config: TrainConfig, step: int, steps_per_epoch: int) -> float
 # ------------------------------------------------------------------------------ loop
 def training_batch(
     config: TrainConfig, state: TrainingState, data: Dataset, batch: NDArray[np.intp]
-) -> NDArray[np.float32]:
-    """The network's input for the training rows `batch`: (len(batch), 784), normalised.
+) -> tuple[NDArray[np.float32], NDArray[np.uint8]]:
+    """The network's input and labels for the training rows `batch`: (n, 784) normalised, (n,).
 
-    Without augmentation, rows of the pre-normalised set; with it, each digit is distorted
-    afresh (optionally first re-drawn with a constant pen, or given a European style stroke).
+    Without augmentation or strokes, rows of the pre-normalised set. Otherwise a share
+    `strokes` of the rows is swapped for real pen-tablet drawings, and with augmentation each
+    digit is distorted afresh (optionally first re-drawn with a constant pen, or given a
+    European style stroke).
     """
-    if not config.augment:
-        return data.x_train[batch]
+    y = data.y_train[batch]
+    if not config.augment and data.stroke_images is None:
+        return data.x_train[batch], y
     source = data.images_train[batch]
     if data.pen_train is not None:
         use_pen = state.rng.random(len(batch)) < config.aug_pen
         source = np.where(use_pen[:, None, None], data.pen_train[batch], source)
+    if data.stroke_images is not None and data.stroke_labels is not None:
+        swap = np.flatnonzero(state.rng.random(len(batch)) < config.strokes)
+        picks = state.rng.integers(0, len(data.stroke_labels), len(swap))
+        source, y = source.copy(), y.copy()
+        source[swap], y[swap] = data.stroke_images[picks], data.stroke_labels[picks]
+    if not config.augment:
+        return normalize(source.reshape(len(batch), -1), data.mean, data.std), y
     if config.aug_style > 0:
-        source = add_style_strokes(source, data.y_train[batch], state.rng, config.aug_style)
+        source = add_style_strokes(source, y, state.rng, config.aug_style)
     distorted = augment(source * np.float32(1 / 255), state.rng, config.augment_params)
-    return normalize(distorted.reshape(len(batch), -1) * np.float32(255), data.mean, data.std)
+    x = normalize(distorted.reshape(len(batch), -1) * np.float32(255), data.mean, data.std)
+    return x, y
 
 
 def train_epoch(
@@ -112,7 +123,7 @@ def train_epoch(
     grad_norm_sum, norm_samples = np.zeros(len(weight_grads)), 0
     for step in range(steps_per_epoch):
         batch = order[step * config.batch_size : (step + 1) * config.batch_size]
-        x, y = training_batch(config, state, data, batch), data.y_train[batch]
+        x, y = training_batch(config, state, data, batch)
         optimizer.lr = learning_rate(config, state.epoch * steps_per_epoch + step, steps_per_epoch)
         # The textbook steps: forward, loss, backward, update.
         loss, probabilities = train_step_gradients(network, x, y, config.l2, config.label_smoothing)
@@ -151,6 +162,12 @@ def fit(config: TrainConfig, state: TrainingState, data: Dataset, log: Log) -> N
         row = train_epoch(config, state, data, progress)
         predicted = predict_in_batches(state.network, data.x_val).argmax(axis=1)
         row["val_accuracy"] = float((predicted == data.y_val).mean())
+        strokes_note = ""
+        if data.stroke_val_x is not None:
+            # Watched, never used to pick the epoch: the held-out writers stay unseen.
+            read = predict_in_batches(state.network, data.stroke_val_x).argmax(axis=1)
+            row["strokes_val_accuracy"] = float((read == data.stroke_val_y).mean())
+            strokes_note = f"  held-out writers {row['strokes_val_accuracy'] * 100:.2f}%"
         row["seconds"] = round(time.perf_counter() - started, 3)
         state.epoch += 1
         state.history.append(row)
@@ -164,7 +181,7 @@ def fit(config: TrainConfig, state: TrainingState, data: Dataset, log: Log) -> N
             len(data.y_train),
             row["train_loss"],
             row["train_accuracy"],
-            f"  val {row['val_accuracy'] * 100:.2f}%{marker}",
+            f"  val {row['val_accuracy'] * 100:.2f}%{strokes_note}{marker}",
         )
         save_checkpoint(checkpoint, config, state, data)
 
