@@ -25,7 +25,7 @@ def index(request: Request, predictor: PredictorDep, settings: SettingsDep) -> H
 
 @router.get("/model", response_class=HTMLResponse, include_in_schema=False)
 def model_page(request: Request, predictor: PredictorDep) -> HTMLResponse:
-    """The model page: text parts rendered here, charts drawn by static/model.js from
+    """The model page: text parts rendered here, charts drawn by static/js/model-page.js from
     GET /api/model/report."""
     templates = request.app.state.templates
     response: HTMLResponse = templates.TemplateResponse(

@@ -68,8 +68,8 @@ def assert_hardened(response: httpx.Response, page_policy: bool = True) -> None:
         ("POST", "/api/predict", {"content": b"x", "headers": {"Content-Type": "text/plain"}}, 415),
         ("POST", "/api/predict", {"content": b"", "headers": {"Content-Type": "image/png"}}, 400),
         ("GET", "/api/predict", {}, 405),
-        ("GET", "/static/app.js", {}, 200),
-        ("GET", "/static/style.css", {}, 200),
+        ("GET", "/static/js/index.js", {}, 200),
+        ("GET", "/static/css/site.css", {}, 200),
         ("GET", "/static/favicon.svg", {}, 200),
         ("GET", "/static/missing.js", {}, 404),
         ("GET", "/no/such/page", {}, 404),
@@ -86,12 +86,12 @@ def test_every_response_carries_the_security_headers(
 
 def test_static_files_are_served_with_their_real_type(client: TestClient) -> None:
     """nosniff only works if the type is right: a script must be sent as JavaScript."""
-    script = client.get("/static/app.js")
+    script = client.get("/static/js/index.js")
     assert script.headers["content-type"].split(";")[0] in (
         "text/javascript",
         "application/javascript",
     )
-    assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+    assert client.get("/static/css/site.css").headers["content-type"].startswith("text/css")
 
 
 @pytest.mark.parametrize("path", ["/docs", "/redoc"])
@@ -143,10 +143,10 @@ def test_inline_code_finder_sees_inline_code() -> None:
     finder.feed(
         '<div style="color: red"><script>alert(1)</script><style>p {}</style>'
         '<button onclick="go()">x</button><a href="javascript:go()">y</a>'
-        '<script src="/static/app.js"></script></div>'
+        '<script type="module" src="/static/js/index.js"></script></div>'
     )
     assert len(finder.problems) == 5
-    assert finder.scripts_with_src == ["/static/app.js"]
+    assert finder.scripts_with_src == ["/static/js/index.js"]
 
 
 def our_pages(client: TestClient) -> list[str]:
@@ -182,11 +182,14 @@ def test_pages_have_no_inline_script_or_style(client: TestClient) -> None:
 
 
 def test_page_script_needs_no_unsafe_eval() -> None:
-    """A strict script-src also forbids eval and friends; the page script uses none of them."""
-    source = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
+    """A strict script-src also forbids eval and friends; the page scripts use none of them."""
+    scripts = sorted((STATIC_DIR / "js").glob("*.js"))
+    assert scripts, "the page scripts live in static/js/"
     forbidden = r"\beval\(|new Function\b|setTimeout\(\s*['\"`]|setInterval\(\s*['\"`]"
-    assert re.findall(forbidden, source) == []
-    assert re.findall(r"setAttribute\(\s*['\"]style['\"]", source) == []
+    for script in scripts:
+        source = script.read_text(encoding="utf-8")
+        assert re.findall(forbidden, source) == [], script.name
+        assert re.findall(r"setAttribute\(\s*['\"]style['\"]", source) == [], script.name
 
 
 # ------------------------------------------------------------------ static files
@@ -248,9 +251,9 @@ def static_app() -> Iterator[FastAPI]:
 
 def test_raw_get_serves_a_real_static_file(static_app: FastAPI) -> None:
     """The helper below is honest: it does fetch a file that exists."""
-    status, body = raw_get(static_app, b"/static/app.js")
+    status, body = raw_get(static_app, b"/static/js/index.js")
     assert status == 200
-    assert body == (STATIC_DIR / "app.js").read_bytes()
+    assert body == (STATIC_DIR / "js" / "index.js").read_bytes()
 
 
 SECRET_FILES = {
@@ -306,7 +309,7 @@ def test_static_path_traversal_through_a_client_is_404(client: TestClient, path:
 def test_static_folder_is_not_listed(client: TestClient) -> None:
     response = client.get("/static/")
     assert response.status_code == 404
-    assert "app.js" not in response.text
+    assert "favicon.svg" not in response.text
 
 
 # ------------------------------------------------------------------ unexpected errors

@@ -1,0 +1,36 @@
+// Entry module of the model page (templates/model.html): one report fetch, then every chart.
+
+import { REPORT_URL, getJson } from "./api.js";
+import { drawConfusion, drawCurves, drawPerClass } from "./charts.js";
+import { onColorSchemeChange, setState, showMessage } from "./dom.js";
+import { drawMistakes } from "./mistakes.js";
+import { initWeightsGrid } from "./weights.js";
+
+const byId = (id) => document.getElementById(id);
+const curvesBox = byId("curves");
+const confusionBox = byId("confusion");
+const perClassBox = byId("per-class");
+const mistakesBox = byId("mistakes");
+const weights = initWeightsGrid(byId("weights-grid"), byId("weights-caption"));
+
+async function main() {
+  let report;
+  try {
+    report = await getJson(REPORT_URL);
+  } catch (error) {
+    for (const box of [curvesBox, confusionBox, perClassBox, mistakesBox]) {
+      showMessage(box, `Couldn't load the model report (${error.message}).`);
+      setState(box, "error");
+    }
+    weights.showError();
+    return;
+  }
+  drawCurves(curvesBox, report);
+  drawConfusion(confusionBox, report);
+  drawPerClass(perClassBox, report);
+  drawMistakes(mistakesBox, report);
+  weights.draw(report);
+  onColorSchemeChange(() => weights.draw(report));
+}
+
+main();
