@@ -3,7 +3,8 @@
 Everything comes from the served Predictor: its network and the metadata stored in the weight
 file. Parts a file does not record (an old or hand-made file has no history, say) come back
 empty or None, never as an error. The results are plain JSON-ready dicts and lists; the web
-side gives them a schema.
+side gives them a schema. The training curves are also drawn here, as SVG markup, by the
+renderer `digits train --plot` uses (model/training/plots.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from numpy.typing import NDArray
 
 from model.nn.mlp import MLP
 from model.serving.predictor import Predictor
+from model.training.plots import chart_svg, training_charts
 
 FRAME = 28  # first-layer weights and mistakes are shown as 28x28 pictures
 SIGNIFICANT_DIGITS = 5  # for curves: plenty for a chart, short in JSON
@@ -93,6 +95,22 @@ def training_curves(history: list[dict[str, Any]]) -> dict[str, Any] | None:
         "seconds": column("seconds"),
         "grad_norms": grad_norms,
     }
+
+
+def training_chart_figures(predictor: Predictor) -> list[tuple[str, str]]:
+    """The training curves as (title, inline SVG markup) pairs, one per chart, for the model
+    page to caption and insert as they are; [] if the weight file records no history."""
+    metadata = predictor.metadata
+    kept = metadata.get("best_epoch")
+    layer_names = [
+        f"dense{i} ({d.fan_in}→{d.fan_out})" for i, d in enumerate(predictor.network.dense)
+    ]
+    charts = training_charts(
+        metadata.get("history") or [],
+        kept_epoch=int(kept) if isinstance(kept, int) and kept > 0 else None,
+        layer_names=layer_names,
+    )
+    return [(chart.title, chart_svg(chart)) for chart in charts]
 
 
 def decode_image(text: str) -> NDArray[np.uint8] | None:

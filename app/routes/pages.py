@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from app.deps import PredictorDep, SettingsDep
-from app.report import model_overview
+from app.report import model_overview, training_chart_figures
 from app.schemas import DEFAULT_ATTACK_EPSILON
+from model.serving.predictor import Predictor
 
 router = APIRouter()
 
@@ -25,10 +28,15 @@ def index(request: Request, predictor: PredictorDep, settings: SettingsDep) -> H
 
 @router.get("/model", response_class=HTMLResponse, include_in_schema=False)
 def model_page(request: Request, predictor: PredictorDep) -> HTMLResponse:
-    """The model page: text parts rendered here, charts drawn by static/js/model-page.js from
-    GET /api/model/report."""
+    """The model page: text and training curves rendered here; the other charts are drawn by
+    static/js/model-page.js from GET /api/model/report."""
     templates = request.app.state.templates
-    response: HTMLResponse = templates.TemplateResponse(
-        request, "model.html", {"model": model_overview(predictor)}
-    )
+    context = {"model": model_overview(predictor), "training_charts": _training_charts(predictor)}
+    response: HTMLResponse = templates.TemplateResponse(request, "model.html", context)
     return response
+
+
+@functools.lru_cache(maxsize=4)
+def _training_charts(predictor: Predictor) -> tuple[tuple[str, str], ...]:
+    # Drawn from the loaded weights, which never change: once per model, not per request.
+    return tuple(training_chart_figures(predictor))

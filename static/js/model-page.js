@@ -1,13 +1,13 @@
-// Entry module of the model page (templates/model.html): one report fetch, then every chart.
+// Entry module of the model page (templates/model.html): one report fetch, then every chart
+// the page did not bring with it (the training curves come server-drawn, in the HTML).
 
 import { REPORT_URL, getJson } from "./api.js";
-import { drawConfusion, drawCurves, drawPerClass } from "./charts.js";
+import { drawConfusion, drawPerClass } from "./charts.js";
 import { onColorSchemeChange, setState, showMessage } from "./dom.js";
 import { drawMistakes } from "./mistakes.js";
 import { initWeightsGrid } from "./weights.js";
 
 const byId = (id) => document.getElementById(id);
-const curvesBox = byId("curves");
 const confusionBox = byId("confusion");
 const perClassBox = byId("per-class");
 const mistakesBox = byId("mistakes");
@@ -18,14 +18,13 @@ async function main() {
   try {
     report = await getJson(REPORT_URL);
   } catch (error) {
-    for (const box of [curvesBox, confusionBox, perClassBox, mistakesBox]) {
+    for (const box of [confusionBox, perClassBox, mistakesBox]) {
       showMessage(box, `Couldn't load the model report (${error.message}).`);
       setState(box, "error");
     }
     weights.showError();
     return;
   }
-  drawCurves(curvesBox, report);
   drawConfusion(confusionBox, report);
   drawPerClass(perClassBox, report);
   drawMistakes(mistakesBox, report);

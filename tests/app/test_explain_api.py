@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -375,6 +376,9 @@ def test_report_of_a_file_without_history_is_empty_not_an_error(
     page = client.get("/model")
     assert page.status_code == 200
     assert "Not recorded in this weight file" in page.text
+    assert "This weight file records no training history." in page.text
+    assert re.search(r'data-testid="curves"\s+data-state="empty"', page.text)
+    assert "<svg" not in page.text
 
 
 def test_model_page_renders_the_architecture_and_config(client: TestClient) -> None:
@@ -389,3 +393,33 @@ def test_model_page_renders_the_architecture_and_config(client: TestClient) -> N
     for testid in ("curves", "confusion", "mistakes", "weights-grid"):
         assert f'data-testid="{testid}"' in html
     assert "unsafe-inline" not in response.headers["content-security-policy"]
+
+
+def test_model_page_brings_the_training_curves_drawn_on_the_server(client: TestClient) -> None:
+    html = client.get("/model").text
+    box = re.search(r'<div class="charts" id="curves".*?\n    </div>', html, re.DOTALL)
+    assert box is not None
+    curves = box.group(0)
+    assert 'data-state="ready"' in curves
+    titles = re.findall(r"<figcaption><strong>(.*?)</strong></figcaption>", curves)
+    assert titles == ["Loss", "Accuracy", "Gradient norms", "Learning rate"]
+    assert curves.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart training-chart"') == 4
+    assert "<style" not in curves
+    assert " style=" not in curves
+    epochs = len(client.get("/api/model/report").json()["curves"]["epoch"])
+    assert curves.count("<circle ") == epochs * (1 + 2 + len(shipped_layer_sizes()) - 1 + 1)
+    assert "training loss (cross-entropy), epoch 1: " in curves
+    assert "dense0 (784→" in curves  # the legend names each layer with its shape
+    best = client.get("/api/model/report").json()["best_epoch"]
+    assert curves.count(f'<g class="kept" data-epoch="{best}">') == 4
+
+
+def test_model_page_draws_its_curves_once_per_model(client: TestClient) -> None:
+    from app.routes import pages
+
+    first = client.get("/model").text  # draws the curves, unless an earlier test did
+    before = pages._training_charts.cache_info()
+    second = client.get("/model").text
+    after = pages._training_charts.cache_info()
+    assert first == second
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)

@@ -1,5 +1,6 @@
-"""The model page in a real Chromium: every chart drawn from GET /api/model/report, no console
-errors (checked by the `new_page` fixture), no inline code, and it fits small screens.
+"""The model page in a real Chromium: the training curves drawn on the server, every other
+chart drawn from GET /api/model/report, no console errors (checked by the `new_page` fixture),
+no inline code, and it fits small screens.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 CHARTS = ("curves", "confusion", "mistakes", "weights-grid")  # the issue's four, by data-testid
+REPORT_CHARTS = ("confusion", "per-class", "mistakes", "weights-grid")  # drawn from the report
 
 
 @pytest.fixture(scope="module")
@@ -54,19 +56,32 @@ def test_every_chart_is_drawn(new_page: Callable[..., Page], report: dict[str, A
     for testid in CHARTS:
         assert page.get_by_test_id(testid).is_visible(), testid
 
-    # Training curves: loss, accuracy, gradient norms and learning rate, one point per epoch.
+    # Training curves: loss, accuracy, gradient norms and learning rate, one point per epoch,
+    # each point with a tooltip, each series in its own visible colour, named in a legend.
     curves = page.get_by_test_id("curves")
     epochs = len(report["curves"]["epoch"])
     titles = curves.locator("figcaption").all_inner_texts()
     assert titles == ["Loss", "Accuracy", "Gradient norms", "Learning rate"]
+    charts = curves.locator("svg[role=img]")
+    assert charts.count() == 4
+    for index in range(4):
+        assert charts.nth(index).get_attribute("aria-label")
+        assert charts.nth(index).is_visible()
     series = curves.locator("g.series")
     assert series.count() == 1 + 2 + len(report["layers"]) + 1
     for index in range(series.count()):
         assert series.nth(index).locator("circle").count() == epochs
         assert (series.nth(index).locator("path").get_attribute("d") or "").count("L") == epochs - 1
-    legend = curves.locator(".legend li").all_inner_texts()
+    tooltip = series.first.locator("circle >> nth=-1").locator("title").text_content() or ""
+    loss = report["curves"]["train_loss"][-1]
+    assert tooltip == f"training loss (cross-entropy), epoch {epochs}: {loss:.4f}"
+    legend = curves.locator(".legend-label").all_text_contents()
     assert "validation" in legend
     assert any(text.startswith("dense0") for text in legend)
+    # The kept epoch is marked on every chart.
+    kept = curves.locator("g.kept")
+    assert kept.count() == 4
+    assert kept.first.get_attribute("data-epoch") == str(report["best_epoch"])
 
     # Confusion matrix: 100 cells, the diagonal holding the correct counts.
     confusion = page.get_by_test_id("confusion")
@@ -132,6 +147,36 @@ def test_pointing_at_a_weight_tile_names_its_unit(new_page: Callable[..., Page])
     )
 
 
+def curve_colours(page: Page) -> list[str]:
+    """The stroke colour each training-curve series is drawn in, as the browser computed it."""
+    colours: list[str] = page.locator("[data-testid=curves] g.series path").evaluate_all(
+        "paths => paths.map((path) => getComputedStyle(path).stroke)"
+    )
+    return colours
+
+
+def relative_luminance(colour: str) -> float:
+    """Of a computed colour, rgb(r, g, b)."""
+    channels = [int(part) / 255 for part in colour[colour.index("(") + 1 : -1].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_curve_has_its_own_colour_that_reads_on_the_page(
+    new_page: Callable[..., Page], report: dict[str, Any], scheme: str
+) -> None:
+    page = open_model_page(new_page, color_scheme=scheme)
+    grad_norms = curve_colours(page)[3 : 3 + len(report["layers"])]
+    assert len(set(grad_norms)) == len(grad_norms) == len(report["layers"])
+    surface = "rgb(255, 255, 255)" if scheme == "light" else "rgb(23, 26, 34)"
+    for colour in curve_colours(page):
+        lighter, darker = sorted(
+            (relative_luminance(colour), relative_luminance(surface)), reverse=True
+        )
+        assert (lighter + 0.05) / (darker + 0.05) >= 3.0, colour
+
+
 def test_dark_mode_draws_everything(new_page: Callable[..., Page]) -> None:
     page = open_model_page(new_page, color_scheme="dark")
     assert lit_pixels(page.locator("[data-testid=weights-grid]")) > 0
@@ -150,9 +195,13 @@ def test_a_failed_report_is_said_not_thrown(new_page: Callable[..., Page], conso
     page: Page = new_page()
     page.route("**/api/model/report", lambda route: route.fulfill(status=503, json={}))
     page.goto("/model")
-    for testid in CHARTS:
+    for testid in REPORT_CHARTS:
         page.wait_for_selector(f"[data-testid={testid}][data-state=error]")
-    assert "Couldn't load" in page.get_by_test_id("curves").inner_text()
+    assert "Couldn't load" in page.get_by_test_id("confusion").inner_text()
+    # The training curves came with the page, so they still show.
+    curves = page.get_by_test_id("curves")
+    assert curves.get_attribute("data-state") == "ready"
+    assert curves.locator("svg[role=img]").count() == 4
 
 
 def test_navigation_marks_the_model_page(new_page: Callable[..., Page]) -> None:
