@@ -178,7 +178,8 @@ class TrainConfig:
     plot: str | None = field(
         default=None,
         metadata={
-            "help": "write loss/accuracy and gradient-norm curves (SVG) here (default: no plots)"
+            "help": "write loss, accuracy, gradient-norm and learning-rate curves (SVG) into "
+            "this folder (default: none)"
         },
     )
 
