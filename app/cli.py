@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from model.data import download
 from model.data.mnist import (
@@ -29,8 +30,12 @@ from model.files import WeightFileError, load_weights
 from model.resources import shipped_weights
 from model.serving.predictor import Predictor
 from model.serving.preprocess import PreprocessError, image_to_mnist
+from model.serving.segment import read_number_image, verdict_of
 from model.training import train
 from model.training.config import add_config_flags, config_from_args
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 DESCRIPTION = (
     "Draw a digit in the browser; a neural network written from scratch in NumPy reads it."
@@ -69,6 +74,9 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"digits serve: {error}", file=sys.stderr)
         return 2
     print(f"digits: serving {settings.weights.name} on http://{args.host}:{args.port}/")
+    ok, store_line = _store_status(settings)
+    # One line either way; a broken store does not stop the server: prediction needs no database.
+    print(store_line, file=sys.stdout if ok else sys.stderr)
     uvicorn.run(
         "app.main:create_app_from_env",
         factory=True,
@@ -81,6 +89,24 @@ def run_serve(args: argparse.Namespace) -> int:
         http=NoDelayH11Protocol,
     )
     return 0
+
+
+def _store_status(settings: Settings) -> tuple[bool, str]:
+    """Whether the example store works, and a line saying where it is or what is wrong."""
+    from app.store import StoreUnavailableError, describe_database, open_store
+
+    where = describe_database(settings.database)
+    store = open_store(settings.database, settings.store_limits)
+    try:
+        store.check()
+    except StoreUnavailableError as error:
+        return False, (
+            f"digits serve: the example store at {where} is unavailable: {error}; "
+            "prediction works, /api/profiles and /api/examples answer 503"
+        )
+    finally:
+        store.close()
+    return True, f"digits: examples are stored in {where}"
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -124,6 +150,8 @@ def run_predict(args: argparse.Namespace) -> int:
     except WeightFileError as error:
         print(f"digits predict: {error}", file=sys.stderr)
         return 2
+    if args.number:
+        return _predict_numbers(predictor, args.images, args.json)
     failures = 0
     for path in args.images:
         try:
@@ -146,6 +174,34 @@ def run_predict(args: argparse.Namespace) -> int:
             )
         else:
             print(f"{path}: {result.digit}  ({result.confidence * 100:.1f}%)")
+    return 1 if failures else 0
+
+
+def _predict_numbers(predictor: Predictor, paths: Sequence[Path], as_json: bool) -> int:
+    """`digits predict --number`: the whole number in each file, and its pieces."""
+    from app.routes.number import to_number_response  # the API's answer, shape and all
+
+    failures = 0
+    for path in paths:
+        try:
+            reading = read_number_image(predictor, path.read_bytes())
+        except (OSError, PreprocessError) as error:
+            failures += 1
+            message = error.strerror if isinstance(error, OSError) else str(error)
+            print(f"digits predict: {path}: {message}", file=sys.stderr)
+            continue
+        if as_json:
+            answer = to_number_response(reading).model_dump(mode="json")
+            print(json.dumps({"file": str(path), **answer}))
+            continue
+        print(f"{path}: {reading.number or '-'}  ({reading.verdict}, {reading.confidence:.1%})")
+        for piece in reading.pieces:
+            verdict = verdict_of(piece.prediction)
+            note = "" if verdict == "digit" else f"  {verdict}"
+            print(
+                f"  {piece.prediction.digit}  {piece.prediction.confidence:6.1%}  "
+                f"box {list(piece.box)}{note}"
+            )
     return 1 if failures else 0
 
 
@@ -249,6 +305,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     predict.add_argument("images", type=Path, nargs="+", help="PNG, JPEG, WebP, GIF or BMP files")
     predict.add_argument("--weights", type=Path, help="weight file (default: shipped)")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.add_argument(
+        "--number",
+        action="store_true",
+        help="read a whole number (every digit, left to right) in each file, as /api/number does; "
+        "with --json, its answer plus the file name",
+    )
 
     fetch = command(
         "download",

@@ -1,4 +1,4 @@
-"""Typed dependencies: routes reach the loaded model and the settings through these."""
+"""Typed dependencies: routes reach the loaded model, the settings and the store through these."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from app.settings import Settings
+from app.store import Store
 from model.serving.predictor import Predictor
 
 
@@ -20,5 +21,10 @@ async def get_settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
+async def get_store(request: Request) -> Store:
+    return cast(Store, request.app.state.store)
+
+
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]

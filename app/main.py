@@ -12,11 +12,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.routing import compile_path
 
 from app.blas import set_blas_threads
-from app.routes import api, explain, pages
+from app.routes import api, explain, number, pages, profiles
 from app.security import SecurityHeadersMiddleware, security_headers
 from app.settings import Settings
+from app.store import open_store
 from model.resources import resource_dir
 from model.serving.predictor import Predictor
 
@@ -31,7 +33,11 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.predictor = predictor or Predictor.from_file(settings.weights)
+        # The example store: opened (created, migrated) by its first use, not here, so a broken
+        # database costs only its own endpoints (503), never prediction.
+        app.state.store = open_store(settings.database, settings.store_limits)
         yield
+        app.state.store.close()
 
     app = FastAPI(
         title="digits",
@@ -44,9 +50,12 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     app.mount("/static", StaticFiles(directory=resource_dir("static", APP_DIR)), name="static")
     app.include_router(api.router)
     app.include_router(explain.router)
+    app.include_router(number.router)
+    app.include_router(profiles.router)
     app.include_router(pages.router)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(405, _method_not_allowed)
     app.add_exception_handler(Exception, _unexpected_error)
     return app
 
@@ -71,6 +80,19 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()]
     return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _method_not_allowed(request: Request, error: Exception) -> JSONResponse:
+    """405 whose `Allow` also names every method the schema documents for the path. Starlette
+    names only those of the first route matching it, but GET and DELETE /api/profiles/{profile}
+    are two routes."""
+    original = (getattr(error, "headers", None) or {}).get("Allow", "")
+    allowed = {method.strip() for method in original.split(",") if method.strip()}
+    for path, operations in request.app.openapi()["paths"].items():
+        if compile_path(path)[0].match(request.url.path):
+            allowed |= {method.upper() for method in operations}
+    headers = {"Allow": ", ".join(sorted(allowed))}
+    return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers=headers)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
@@ -38,8 +38,11 @@ class ImageInput(BaseModel):
     )
     pixels: PixelGrid | None = Field(
         default=None,
-        description="28x28 nested list or flat list of 784 numbers 0..255, ink high, already "
-        "MNIST-style (cropped, 20x20 in a 28x28 frame, centred): used as is, only normalised.",
+        description="28x28 nested list or flat list of 784 numbers 0..255, ink high (a bright "
+        "digit on a dark background), already MNIST-style (cropped, 20x20 in a 28x28 frame, "
+        "centred): used as is, only normalised. Refused with 422: all zeros (no ink); no value "
+        "above 1 (a 0..1 scale: multiply by 255); more than half the pixels above 127 (an "
+        "inverted image: ink must be high).",
     )
 
     @model_validator(mode="after")
@@ -227,6 +230,187 @@ class ModelReport(ModelInfo):
     first_layer: FirstLayerPictures
 
 
+# ---------------------------------------------------------------- profiles and examples
+MAX_STROKES = 100  # strokes in one example
+MAX_STROKE_POINTS = 10_000  # [x, y] points in all its strokes together
+MAX_PROFILE_ID = 64  # characters; the server's ids have 22
+Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Point = Annotated[list[Coordinate], Field(min_length=2, max_length=2)]
+# Points are bounded in all (below), not per stroke, so no single stroke has a limit of its own.
+Stroke = Annotated[list[Point], Field(min_length=1)]
+PROFILE_DESCRIPTION = "A profile id from POST /api/profiles; the example is counted in it."
+
+
+class ExampleInput(ImageInput):
+    """One image (as for /api/predict), the digit it really is, and optionally whose it is."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"pixels": EXAMPLE_PIXELS, "label": 1},
+                {"image": EXAMPLE_PNG_DATA_URL, "label": 1, "strokes": [[[140, 40], [141, 240]]]},
+            ]
+        },
+    )
+
+    label: StrictInt = Field(ge=0, le=9, description="The digit the drawing really is.")
+    profile: str | None = Field(
+        default=None, min_length=1, max_length=MAX_PROFILE_ID, description=PROFILE_DESCRIPTION
+    )
+    strokes: list[Stroke] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_STROKES,
+        description="The drawing as the pad recorded it: strokes, each a list of [x, y] points "
+        f"(at most {MAX_STROKES} strokes and {MAX_STROKE_POINTS:,} points in all).",
+    )
+
+    @model_validator(mode="after")
+    def bounded_strokes(self) -> ExampleInput:
+        points = sum(len(stroke) for stroke in self.strokes or [])
+        if points > MAX_STROKE_POINTS:
+            raise ValueError(f"strokes hold {points:,} points; at most {MAX_STROKE_POINTS:,}")
+        return self
+
+
+class ExampleStored(BaseModel):
+    id: int = Field(description="The stored example's id.")
+    profile: str | None = Field(description="Its profile, or null.")
+    examples: int = Field(
+        ge=1, description="Examples in the profile now; without a profile, in the whole store."
+    )
+
+
+class ProfileCreated(BaseModel):
+    profile: str = Field(description="The new profile's id (128 random bits): keep it secret.")
+
+
+class ProfileInfo(BaseModel):
+    profile: str
+    examples: int = Field(ge=0, description="Examples stored in the profile.")
+    per_digit: list[int] = Field(
+        min_length=10, max_length=10, description="Examples per label 0..9."
+    )
+
+
+# ---------------------------------------------------------------- whole numbers
+MAX_NUMBER_STROKES = 200  # strokes in one drawing of a number (ten digits take about 25)
+MAX_NUMBER_POINTS = 20_000  # [x, y] points in all its strokes together
+# A 100x48 PNG of "174" (dark on transparent, as the pad exports) and the strokes that drew it.
+EXAMPLE_NUMBER_DATA_URL = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAGQAAAAwCAYAAADn/d+1AAACgklEQVR42u1a0VHDMAx99BggI2SEMkE6Ahs0GzSd"
+    "oOkEwASUCToCZQLaCZoN8Ablg3D0ghVaS3Fso3eXO+q7KJafZekJAwqFQqFQKBQt7gG8AtgCmKq/PNwITG579tsA"
+    "uAPQXGlj0b57EPavaO2uAeyFyOD6OyheAZw6T32lgycPzweAXMDfd6a/f2LCfN8w31942jgZgJJpY0YcUSYkQg4j"
+    "E+rzWw+WsQbAJiRCuFh7IsUwF64kokN8/rcjE7Jvk2IpaHNlGXtiLtyKmPsGgaEeOsk57GRbUs+EfTy1OUUcE6SF"
+    "uWVsw4iOjCg8du2jhPxRBc2Ic94VFRFdy6GcSIkQaie7iracyB2bjsgMqlMRSg7JBzjnnwmbeY+wZQvQVCKEqoJc"
+    "z/kpUfmtOxG3kBagKRBCLcKTsAg0AB6HFrYpEFIJK2iqOLBpmYMSclkyl46OxldujJ2Q0lKWctokfS0SKCFuyZwj"
+    "BEdvkcRMyD1RYroeVzVhb+nTqZgJWRDR4SIEM3hukaRGSF8l5FqpZWNHR8yEzIndvHdU+Ze0SLzgNkIy8h4VLZXI"
+    "z/NKHwpirD7720DuksVFidB3L+vB8s0jozAI6pJFbEdWJhwdwV2yiI2QSlgIGo9zNykSMhduk/i6ZHGxuIwpqZeW"
+    "c9jgdwf22oXiXLIoLOX3DsCbJYK9RKPPpH60fOt55E0i7n8sR9aMqFLWSAyxELISbJMoIQJC0NYmeUGCmEQaHTt4"
+    "bvopIT9Kuvwv0SFBSDHw/GxKukGAd2pDIcQMrH6NsBCURhEaoVN8Nc6+a/B38C42+7bPxdaiQ6oQqqAa9D95Qrcf"
+    "1Ia5gUJiw5Tw3CJRKBQKhaKLT/V2CLHvebJrAAAAAElFTkSuQmCC"
+)
+EXAMPLE_NUMBER_STROKES: list[Any] = [
+    [[18, 8], [18, 40]],
+    [[34, 9], [56, 9], [42, 40]],
+    [[78, 8], [66, 30], [88, 30]],
+    [[82, 18], [82, 41]],
+]
+EXAMPLE_NUMBER_DIGIT: dict[str, Any] = {
+    "digit": 1,
+    "verdict": "digit",
+    "confidence": 1.0,
+    "probabilities": [0.0, 1.0] + [0.0] * 8,
+    "box": [15, 5, 21, 43],
+    "input": [[0] * 28 for _ in range(28)],
+}
+NumberVerdict = Literal["number", "not_a_number"]
+DigitVerdict = Literal["digit", "not_a_digit", "several_digits"]
+
+
+class NumberInput(BaseModel):
+    """A drawing of a whole number: the image, and optionally the strokes that drew it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"image": EXAMPLE_NUMBER_DATA_URL},
+                {"image": EXAMPLE_NUMBER_DATA_URL, "strokes": EXAMPLE_NUMBER_STROKES},
+            ]
+        },
+    )
+
+    image: str = Field(
+        description="A data URL (`data:image/png;base64,...`) or bare base64 of the drawing."
+    )
+    strokes: list[Stroke] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_NUMBER_STROKES,
+        description="The drawing's strokes in drawing order, each a list of [x, y] points in the "
+        "image's pixels (x right, y down); they say which ink belongs together, so digits that "
+        f"touch are told apart. At most {MAX_NUMBER_STROKES} strokes and "
+        f"{MAX_NUMBER_POINTS:,} points in all, within one image size of the image.",
+    )
+
+    @model_validator(mode="after")
+    def bounded_strokes(self) -> NumberInput:
+        points = sum(len(stroke) for stroke in self.strokes or [])
+        if points > MAX_NUMBER_POINTS:
+            raise ValueError(f"strokes hold {points:,} points; at most {MAX_NUMBER_POINTS:,}")
+        return self
+
+
+class NumberDigit(BaseModel):
+    digit: int = Field(ge=0, le=9, description="The piece read as one digit.")
+    verdict: DigitVerdict = Field(
+        description="Whether the piece is one digit; only \"digit\" pieces make up `number`."
+    )
+    confidence: float = Field(ge=0, le=1, description="The digit's probability.")
+    probabilities: list[float] = Field(
+        min_length=10, max_length=10, description="One per digit 0..9, summing to 1."
+    )
+    box: list[int] = Field(
+        min_length=4,
+        max_length=4,
+        description="[x0, y0, x1, y1]: the piece's ink in the image's pixels, ends exclusive.",
+    )
+    input: list[list[int]] = Field(
+        description="The 28x28 image the network saw, 0..255 ink high, before normalisation."
+    )
+
+
+class NumberResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": "174",
+                    "verdict": "number",
+                    "confidence": 0.9999,
+                    "digits": [EXAMPLE_NUMBER_DIGIT],
+                }
+            ]
+        }
+    )
+
+    number: str = Field(
+        description="The digits read, left to right, of the pieces whose verdict is \"digit\"."
+    )
+    verdict: NumberVerdict = Field(
+        description="\"number\" when there is at least one piece and every piece is a digit."
+    )
+    confidence: float = Field(
+        ge=0,
+        le=1,
+        description="The product of the pieces' confidences: how likely every digit is right, "
+        "if each piece's reading is right or wrong on its own.",
+    )
+    digits: list[NumberDigit] = Field(description="The pieces, left to right.")
+
+
 class Health(BaseModel):
     status: str = "ok"
 
@@ -266,5 +450,10 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         413: "Body or image too large.",
         415: "Unsupported content type.",
         422: "Wrong shape or values, or no ink in the drawing.",
+        404: "No such profile (never created, or deleted).",
+        429: "The profile holds as many examples as a profile may (DIGITS_MAX_PROFILE_EXAMPLES).",
+        503: "The example store is unavailable (its database is missing and cannot be created, "
+        "read-only, full, corrupt or unreachable); prediction still works.",
+        507: "The database is at its size limit (DIGITS_MAX_DATABASE_MB).",
     }
     return {code: {"model": ErrorResponse, "description": descriptions[code]} for code in codes}

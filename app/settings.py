@@ -1,8 +1,8 @@
 """One settings object for the server, with `DIGITS_*` environment overrides.
 
-A variable is read by its field's type: a path (`~` expanded) or a positive integer (every
-integer setting is a size, a count or a limit). A new field of another type needs a reader in
-`ENV_READERS`.
+A variable is read by its field's type: a path (`~` expanded), text, or a positive integer
+(every integer setting is a size, a count or a limit). A new field of another type needs a
+reader in `ENV_READERS`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.store import StoreLimits
 from model.resources import shipped_weights
 from model.serving.preprocess import ImageLimits
 
@@ -22,6 +23,10 @@ ENV_PREFIX = "DIGITS_"
 
 def _read_path(variable: str, raw: str) -> Path:
     return Path(raw).expanduser()
+
+
+def _read_text(variable: str, raw: str) -> str:
+    return raw
 
 
 def _read_positive_int(variable: str, raw: str) -> int:
@@ -38,8 +43,16 @@ def _read_positive_int(variable: str, raw: str) -> int:
 # ValueError naming the variable.
 ENV_READERS: dict[type, Callable[[str, str], object]] = {
     Path: _read_path,
+    str: _read_text,
     int: _read_positive_int,
 }
+
+
+def default_database() -> str:
+    """`digits/digits.sqlite3` in the user's data folder ($XDG_DATA_HOME, else ~/.local/share)."""
+    data_home = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(data_home) if os.path.isabs(data_home) else Path.home() / ".local" / "share"
+    return str(base / "digits" / "digits.sqlite3")
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,11 @@ class Settings:
     # NumPy (OpenBLAS) threads in each `digits serve` process: requests already run side by side,
     # and idle BLAS threads spin on the cores they need (app/main.py).
     blas_threads: int = 1
+    # The example store (app/store/): a SQLite file, created on first use, or a PostgreSQL URL
+    # (postgresql://..., needs the `postgres` extra).
+    database: str = field(default_factory=default_database)
+    max_profile_examples: int = 2000  # examples in one profile; more get 429
+    max_database_mb: int = 512  # the database's size; over it, new examples get 507
 
     @property
     def image_limits(self) -> ImageLimits:
@@ -67,6 +85,13 @@ class Settings:
             max_bytes=self.max_batch_body_bytes,
             max_side=self.max_image_side,
             max_pixels=self.max_image_pixels,
+        )
+
+    @property
+    def store_limits(self) -> StoreLimits:
+        return StoreLimits(
+            max_profile_examples=self.max_profile_examples,
+            max_database_bytes=self.max_database_mb * 1024 * 1024,
         )
 
     @classmethod

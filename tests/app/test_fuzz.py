@@ -13,8 +13,10 @@ only a real picture of a digit can be accepted, so "schema-valid" input is right
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,7 +55,11 @@ schemathesis.serializer.alias("image/tiff", "application/octet-stream")
 
 # Loaded at import: the pytest integration needs the schema at collection time. (Its lazy
 # `from_fixture` loader does not work with pytest 9.) Fetching the schema starts the lifespan.
-APP = create_app(Settings(weights=SHIPPED_WEIGHTS))
+# The example store gets a database of its own, removed at exit, never the user's.
+STORE_DIR = tempfile.TemporaryDirectory(prefix="digits-fuzz-")
+APP = create_app(
+    Settings(weights=SHIPPED_WEIGHTS, database=str(Path(STORE_DIR.name) / "digits.sqlite3"))
+)
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP, config=CONFIG)
 
 
@@ -90,6 +96,10 @@ def test_fuzzed_schema_has_every_operation() -> None:
         "GET /api/model",
         "GET /api/model/report",
         "GET /healthz",
+        "POST /api/profiles",
+        "GET /api/profiles/{profile}",
+        "DELETE /api/profiles/{profile}",
+        "POST /api/examples",
     ]
     assert len(schema) == len(labels)
     for label in labels:
