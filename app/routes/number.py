@@ -1,0 +1,109 @@
+"""Read a whole number: every digit in one drawing, found by `model.serving.segment`.
+
+The input forms and error rules are those of /api/predict (app/inputs.py): JSON with an
+`image`, or a raw image body; JSON may add the drawing's `strokes`. The work (decoding, finding
+the pieces, reading them all in one batch) runs in a worker thread: it takes milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import PredictorDep, SettingsDep
+from app.inputs import (
+    IMAGE_TYPES,
+    decode_base64_image,
+    image_body,
+    media_type,
+    parse_json,
+    read_body,
+    status_for,
+)
+from app.schemas import (
+    ImageInput,
+    NumberDigit,
+    NumberInput,
+    NumberResponse,
+    error_responses,
+    inline_json_schema,
+)
+from app.settings import Settings
+from model.serving.preprocess import PreprocessError
+from model.serving.segment import NumberReading, read_number_image, verdict_of
+
+router = APIRouter()
+
+
+def _number_body() -> dict[str, Any]:
+    """`openapi_extra`: what /api/predict accepts, with NumberInput as the JSON body."""
+    body = image_body(ImageInput)
+    body["requestBody"]["content"]["application/json"]["schema"] = inline_json_schema(NumberInput)
+    return body
+
+
+NUMBER_BODY = _number_body()
+
+
+def to_number_response(reading: NumberReading) -> NumberResponse:
+    # Built without validation, as /api/predict's answer is: the reading already holds exactly
+    # these types (digits from argmax, 10 probabilities, boxes of ints, 28x28 ints 0..255).
+    return NumberResponse.model_construct(
+        number=reading.number,
+        verdict=reading.verdict,
+        confidence=reading.confidence,
+        digits=[
+            NumberDigit.model_construct(
+                digit=piece.prediction.digit,
+                verdict=verdict_of(piece.prediction),
+                confidence=piece.prediction.confidence,
+                probabilities=piece.prediction.probabilities,
+                box=list(piece.box),
+                input=piece.prediction.pixels.tolist(),
+            )
+            for piece in reading.pieces
+        ],
+    )
+
+
+async def read_number_input(
+    request: Request, settings: Settings
+) -> tuple[bytes, list[list[list[float]]] | None]:
+    """The encoded image and the strokes (None if not sent) of a JSON or raw image body."""
+    kind = media_type(request)
+    if kind != "application/json" and kind not in IMAGE_TYPES:
+        raise HTTPException(
+            415, f"unsupported content type {kind or 'none'!r}; send JSON or an image"
+        )
+    body = await read_body(request, settings.max_body_bytes)
+    if kind != "application/json":
+        return body, None
+    item: NumberInput = parse_json(body, NumberInput)
+    return decode_base64_image(item.image), item.strokes
+
+
+@router.post(
+    "/api/number",
+    response_model=NumberResponse,
+    responses=error_responses(400, 413, 415, 422),
+    openapi_extra=NUMBER_BODY,
+    summary="Read a whole number: every digit in one drawing, left to right",
+)
+async def read_number(
+    request: Request, predictor: PredictorDep, settings: SettingsDep
+) -> NumberResponse:
+    """JSON `{"image": ..., "strokes": [...]}` (strokes optional) or a raw image body.
+
+    The drawing is cut into pieces that the network reads best as one digit each
+    (segmentation by recognition); each piece goes through the same recipe as /api/predict.
+    """
+    data, strokes = await read_number_input(request, settings)
+    try:
+        reading = await run_in_threadpool(
+            read_number_image, predictor, data, settings.image_limits, strokes
+        )
+    except PreprocessError as error:
+        raise HTTPException(status_for(error), str(error)) from None
+    return to_number_response(reading)

@@ -1,0 +1,214 @@
+"""/api/number through the real app: the answer's shape and order, boxes on the image, the
+input forms and error rules of /api/predict, bad strokes, a blank pad, ten digits, the schema."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from app.cli import main
+from app.schemas import (
+    EXAMPLE_NUMBER_DATA_URL,
+    EXAMPLE_NUMBER_STROKES,
+    MAX_NUMBER_POINTS,
+    MAX_NUMBER_STROKES,
+)
+from model.data.canvas import png_bytes, png_data_url
+from tests.model.serving.number_drawings import Drawn, draw_number, number_of
+
+DIGIT_KEYS = {"digit", "verdict", "confidence", "probabilities", "box", "input"}
+
+
+@pytest.fixture(scope="module")
+def drawn() -> Drawn:
+    return draw_number(number_of("50721"), gaps=[0.3, -0.03, 0.1, 0.05], slope=0.1)
+
+
+def strokes_json(drawn: Drawn) -> list[list[list[float]]]:
+    return [np.round(s, 1).tolist() for s in drawn.strokes]
+
+
+def assert_number(body: dict, width: int, height: int) -> None:
+    assert set(body) == {"number", "verdict", "confidence", "digits"}
+    pieces = body["digits"]
+    assert body["verdict"] == ("number" if pieces else "not_a_number")
+    assert body["number"] == "".join(str(d["digit"]) for d in pieces if d["verdict"] == "digit")
+    assert body["confidence"] == pytest.approx(math.prod(d["confidence"] for d in pieces))
+    for piece in pieces:
+        assert set(piece) == DIGIT_KEYS
+        assert sum(piece["probabilities"]) == pytest.approx(1.0, abs=1e-9)
+        assert piece["confidence"] == max(piece["probabilities"])
+        assert piece["digit"] == int(np.argmax(piece["probabilities"]))
+        assert np.array(piece["input"]).shape == (28, 28)
+        x0, y0, x1, y1 = piece["box"]
+        assert 0 <= x0 < x1 <= width
+        assert 0 <= y0 < y1 <= height
+    lefts = [piece["box"][0] for piece in pieces]
+    assert lefts == sorted(lefts)  # left to right
+
+
+@pytest.mark.parametrize("with_strokes", [False, True])
+def test_a_drawn_number_is_read_left_to_right(
+    client: TestClient, drawn: Drawn, with_strokes: bool
+) -> None:
+    body = {"image": png_data_url(drawn.png)}
+    if with_strokes:
+        body["strokes"] = strokes_json(drawn)  # type: ignore[assignment]
+    response = client.post("/api/number", json=body)
+    assert response.status_code == 200
+    answer = response.json()
+    assert_number(answer, 840, 280)
+    assert answer["number"] == "50721"
+    assert answer["verdict"] == "number"
+    for piece, truth in zip(answer["digits"], drawn.boxes, strict=True):
+        centre_x = (piece["box"][0] + piece["box"][2]) / 2
+        assert truth[0] <= centre_x <= truth[2]  # each box sits on its own digit
+
+
+def test_a_raw_image_body_and_bare_base64_read_the_same(client: TestClient, drawn: Drawn) -> None:
+    raw = client.post("/api/number", content=drawn.png, headers={"content-type": "image/png"})
+    bare = client.post("/api/number", json={"image": base64.b64encode(drawn.png).decode()})
+    assert raw.status_code == bare.status_code == 200
+    assert raw.json() == bare.json()
+    assert raw.json()["number"] == "50721"
+
+
+def test_dark_ink_on_white_paper_reads_too(client: TestClient, drawn: Drawn) -> None:
+    alpha = np.asarray(Image.open(io.BytesIO(drawn.png)))[..., 3]
+    paper = Image.fromarray(255 - alpha)  # grey, dark ink on white, no transparency
+    response = client.post(
+        "/api/number", content=png_bytes(paper), headers={"content-type": "image/png"}
+    )
+    assert response.json()["number"] == "50721"
+
+
+def test_ten_digits_on_a_wide_pad(client: TestClient) -> None:
+    drawn = draw_number(number_of("3141592653"), gaps=0.2, heights=110, pen=10, size=(1400, 280))
+    for body in (
+        {"image": png_data_url(drawn.png)},
+        {"image": png_data_url(drawn.png), "strokes": strokes_json(drawn)},
+    ):
+        answer = client.post("/api/number", json=body).json()
+        assert_number(answer, 1400, 280)
+        assert answer["number"] == "3141592653"
+        assert len(answer["digits"]) == 10
+
+
+def test_a_single_digit_is_a_one_digit_number(client: TestClient) -> None:
+    drawn = draw_number(number_of("7"), size=(280, 280))
+    answer = client.post("/api/number", json={"image": png_data_url(drawn.png)}).json()
+    assert answer["number"] == "7"
+    predicted = client.post("/api/predict", json={"image": png_data_url(drawn.png)}).json()
+    assert answer["digits"][0]["input"] == predicted["input"]  # the same recipe, the same input
+
+
+def test_a_blank_pad_is_answered_as_predict_answers_it(client: TestClient) -> None:
+    blank = png_bytes(Image.new("RGBA", (840, 280), (0, 0, 0, 0)))
+    number = client.post("/api/number", json={"image": png_data_url(blank)})
+    predict = client.post("/api/predict", json={"image": png_data_url(blank)})
+    assert number.status_code == predict.status_code == 422
+    assert number.json() == predict.json()
+
+
+@pytest.mark.parametrize(
+    ("strokes", "where"),
+    [
+        ([[[10, 20, 30]]], "strokes"),  # three numbers to a point
+        ([[[10]]], "strokes"),  # one
+        ([[]], "strokes"),  # an empty stroke
+        ([], "strokes"),  # no strokes at all: leave the field out instead
+        ([[[True, 2]]], "strokes"),
+        ([[["10", 2]]], "strokes"),
+        ([[[1e9, 5]]], "outside"),  # finite, but miles off the 100x48 image
+        ([[[5, -200]]], "outside"),
+        ([[[1, 2]]] * (MAX_NUMBER_STROKES + 1), "strokes"),
+        ([[[1.0, 2.0]] * (MAX_NUMBER_POINTS // 2 + 1)] * 2, "points"),
+        ("strokes", "strokes"),
+    ],
+)
+def test_bad_strokes_get_a_clear_422(client: TestClient, strokes: object, where: str) -> None:
+    response = client.post(
+        "/api/number", json={"image": EXAMPLE_NUMBER_DATA_URL, "strokes": strokes}
+    )
+    assert response.status_code == 422
+    assert where in json.dumps(response.json())
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+def test_non_finite_coordinates_get_422(client: TestClient, literal: bytes) -> None:
+    body = b'{"image": "%s", "strokes": [[[%s, 2]]]}' % (EXAMPLE_NUMBER_DATA_URL.encode(), literal)
+    response = client.post(
+        "/api/number", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["strokes", 0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"{not json", {"content-type": "application/json"}, 400),
+        (b'{"image": "%%%"}', {"content-type": "application/json"}, 400),
+        (b"not an image", {"content-type": "image/png"}, 400),
+        (b'{"image": "data:text/plain;base64,aGk="}', {"content-type": "application/json"}, 415),
+        (b"hello", {"content-type": "text/plain"}, 415),
+        (b'{"pixels": [0]}', {"content-type": "application/json"}, 422),
+        (b'{"image": 5}', {"content-type": "application/json"}, 422),
+        (b"", {"content-type": "image/png"}, 400),
+    ],
+)
+def test_the_error_rules_of_predict(
+    client: TestClient, body: bytes, headers: dict[str, str], status: int
+) -> None:
+    number = client.post("/api/number", content=body, headers=headers)
+    assert number.status_code == status
+    assert "detail" in number.json()
+
+
+def test_a_body_over_the_limit_is_413(client: TestClient) -> None:
+    response = client.post(
+        "/api/number", content=b"x" * (3 * 1024 * 1024), headers={"content-type": "image/png"}
+    )
+    assert response.status_code == 413
+
+
+def test_the_schema_documents_the_route_and_its_example_works(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/api/number"]["post"]
+    assert {"200", "400", "413", "415", "422"} <= set(operation["responses"])
+    content = operation["requestBody"]["content"]
+    assert "image/png" in content
+    examples = content["application/json"]["schema"]["examples"]
+    assert examples[1]["strokes"] == EXAMPLE_NUMBER_STROKES
+    for example in examples:
+        answer = client.post("/api/number", json=example).json()
+        assert answer["number"] == "174"
+        assert [d["box"] for d in answer["digits"]] == [
+            [15, 5, 21, 43],
+            [31, 6, 59, 43],
+            [63, 5, 91, 44],
+        ]
+
+
+def test_the_command_line_reads_numbers_as_the_api_does(
+    client: TestClient, drawn: Drawn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "number.png"
+    path.write_bytes(drawn.png)
+    assert main(["predict", "--number", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{path}: 50721  (number, ")
+    assert [line.split()[0] for line in lines[1:]] == list("50721")
+    assert all("box [" in line for line in lines[1:])
+
+    assert main(["predict", "--number", "--json", str(path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    api = client.post("/api/number", content=drawn.png, headers={"content-type": "image/png"})
+    assert printed == {"file": str(path), **api.json()}

@@ -1,0 +1,241 @@
+"""Reading whole numbers: real pen digits side by side with gaps, touching, overlapping, in
+several strokes, on a slope, in different sizes, ten at a time; with and without strokes."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from model.serving.atoms import working_grid
+from model.serving.components import connected_components
+from model.serving.predictor import Prediction, Predictor
+from model.serving.preprocess import NoInkError, to_mnist
+from model.serving.segment import (
+    Candidate,
+    NumberReading,
+    StrokeError,
+    read_number,
+    shortest_path,
+    strokes_on,
+)
+from tests.conftest import SHIPPED_WEIGHTS
+from tests.model.serving.number_drawings import (
+    CROSSED_SEVEN,
+    DIGITS,
+    FIVE_WITH_A_FLAG,
+    FOUR_IN_TWO_STROKES,
+    ONE_WITH_A_FOOT,
+    Drawn,
+    draw_number,
+    number_of,
+)
+
+WITH_AND_WITHOUT_STROKES = pytest.mark.parametrize("use_strokes", [False, True])
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor.from_file(SHIPPED_WEIGHTS)
+
+
+def read(predictor: Predictor, drawn: Drawn, use_strokes: bool) -> NumberReading:
+    return read_number(predictor, drawn.ink, drawn.strokes if use_strokes else None)
+
+
+def components(drawn: Drawn) -> int:
+    return connected_components(working_grid(drawn.ink).inked)[1]
+
+
+def test_each_test_digit_is_read_right_on_its_own(predictor: Predictor) -> None:
+    records = [*DIGITS.values(), FOUR_IN_TWO_STROKES, FIVE_WITH_A_FLAG, CROSSED_SEVEN]
+    for record in records:
+        drawn = draw_number([record])
+        assert read_number(predictor, drawn.ink).number == drawn.label
+
+
+@WITH_AND_WITHOUT_STROKES
+def test_digits_with_gaps(predictor: Predictor, use_strokes: bool) -> None:
+    drawn = draw_number(number_of("2024"), gaps=0.3)
+    reading = read(predictor, drawn, use_strokes)
+    assert reading.number == "2024"
+    assert reading.verdict == "number"
+
+
+@WITH_AND_WITHOUT_STROKES
+@pytest.mark.parametrize(
+    ("text", "gaps"),
+    [("2024", [0.3, -0.1, 0.3]), ("3856", -0.08), ("1717", -0.05), ("9630", -0.04)],
+)
+def test_touching_and_overlapping_neighbours(
+    predictor: Predictor, use_strokes: bool, text: str, gaps: float | list[float]
+) -> None:
+    drawn = draw_number(number_of(text), gaps=gaps)
+    assert components(drawn) < len(text)  # some digits really touch: no gap to cut at
+    assert read(predictor, drawn, use_strokes).number == text
+
+
+def test_overlapping_digits_are_told_apart_by_their_strokes(predictor: Predictor) -> None:
+    drawn = draw_number(number_of("2024"), gaps=-0.08)
+    assert components(drawn) == 1  # one blob of ink
+    assert read(predictor, drawn, use_strokes=True).number == "2024"
+
+
+@WITH_AND_WITHOUT_STROKES
+@pytest.mark.parametrize("gap", [0.15, 0.02])
+def test_digits_made_of_several_strokes(
+    predictor: Predictor, use_strokes: bool, gap: float
+) -> None:
+    # A 4 in two strokes, a 5 whose flag is a stroke of its own, a 7 crossed with a bar.
+    drawn = draw_number([FOUR_IN_TWO_STROKES, FIVE_WITH_A_FLAG, CROSSED_SEVEN, DIGITS[1]], gap)
+    assert len(drawn.strokes) == 7
+    assert read(predictor, drawn, use_strokes).number == "4571"
+
+
+@WITH_AND_WITHOUT_STROKES
+@pytest.mark.parametrize("text", ["17", "71", "717", "411", "118"])
+def test_a_one_close_to_its_neighbour(predictor: Predictor, use_strokes: bool, text: str) -> None:
+    drawn = draw_number(number_of(text), gaps=0.03)
+    assert read(predictor, drawn, use_strokes).number == text
+
+
+@WITH_AND_WITHOUT_STROKES
+def test_a_one_with_a_foot_beside_a_one(predictor: Predictor, use_strokes: bool) -> None:
+    drawn = draw_number([ONE_WITH_A_FOOT, DIGITS[1]], gaps=0.1)
+    assert read(predictor, drawn, use_strokes).number == "11"
+
+
+@WITH_AND_WITHOUT_STROKES
+@pytest.mark.parametrize("slope", [-0.15, 0.15])
+def test_a_sloping_baseline(predictor: Predictor, use_strokes: bool, slope: float) -> None:
+    drawn = draw_number(number_of("34567"), gaps=0.2, heights=120, slope=slope)
+    tops = [box[1] for box in drawn.boxes]
+    assert abs(tops[-1] - tops[0]) > 50  # it really climbs (or falls) by a good part of a digit
+    assert read(predictor, drawn, use_strokes).number == "34567"
+
+
+@WITH_AND_WITHOUT_STROKES
+def test_digits_of_different_sizes(predictor: Predictor, use_strokes: bool) -> None:
+    drawn = draw_number(number_of("2468"), gaps=0.2, heights=[160, 100, 150, 120])
+    assert read(predictor, drawn, use_strokes).number == "2468"
+
+
+@WITH_AND_WITHOUT_STROKES
+def test_ten_digits_on_a_wide_pad(predictor: Predictor, use_strokes: bool) -> None:
+    drawn = draw_number(number_of("9876543210"), gaps=0.2, heights=110, pen=10, size=(1400, 280))
+    reading = read(predictor, drawn, use_strokes)
+    assert reading.number == "9876543210"
+    assert len(reading.pieces) == 10
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - width * height
+    return width * height / union
+
+
+@WITH_AND_WITHOUT_STROKES
+def test_pieces_come_left_to_right_with_their_ink_boxes(
+    predictor: Predictor, use_strokes: bool
+) -> None:
+    drawn = draw_number(number_of("50721"), gaps=[0.3, -0.03, 0.1, 0.05], slope=0.1)
+    reading = read(predictor, drawn, use_strokes)
+    assert reading.number == "50721"
+    height, width = drawn.ink.shape
+    lefts = [piece.box[0] for piece in reading.pieces]
+    assert lefts == sorted(lefts)
+    for piece, truth in zip(reading.pieces, drawn.boxes, strict=True):
+        x0, y0, x1, y1 = piece.box
+        assert 0 <= x0 < x1 <= width
+        assert 0 <= y0 < y1 <= height
+        assert iou(piece.box, truth) > 0.75, (piece.box, truth)
+
+
+def test_each_piece_goes_through_the_same_recipe_as_a_single_digit(predictor: Predictor) -> None:
+    drawn = draw_number(number_of("3816"), gaps=0.4)
+    reading = read_number(predictor, drawn.ink)
+    for piece in reading.pieces:
+        x0, _, x1, _ = piece.box
+        alone = drawn.ink[:, max(0, x0 - 4) : x1 + 4]  # the digit, nothing of its neighbours
+        assert np.array_equal(piece.prediction.pixels, to_mnist(alone))
+
+
+class CountingPredictor(Predictor):
+    """The shipped predictor, counting its calls; `verdicts` may overrule some pieces' verdicts."""
+
+    def __init__(self, inner: Predictor, verdicts: dict[int, str] | None = None) -> None:
+        self.__dict__.update(inner.__dict__)
+        self.calls: list[int] = []
+        self.verdicts = verdicts or {}
+
+    def predict(self, images: list[NDArray[np.uint8]]) -> list[Prediction]:
+        self.calls.append(len(images))
+        predictions = super().predict(images)
+        return [
+            dataclasses.replace(p, verdict=self.verdicts[p.digit])
+            if p.digit in self.verdicts
+            else p
+            for p in predictions
+        ]
+
+
+def test_every_candidate_is_read_in_one_batch(predictor: Predictor) -> None:
+    counting = CountingPredictor(predictor)
+    drawn = draw_number(number_of("2024"), gaps=[0.3, -0.05, 0.3])
+    reading = read_number(counting, drawn.ink)
+    assert counting.calls == [len(reading.candidates)]
+    assert len(reading.candidates) > len(reading.pieces)
+
+
+def test_the_confidence_is_the_product_of_the_pieces(predictor: Predictor) -> None:
+    reading = read_number(predictor, draw_number(number_of("905"), gaps=0.25).ink)
+    product = math.prod(piece.prediction.confidence for piece in reading.pieces)
+    assert reading.confidence == pytest.approx(product)
+    assert 0.0 < reading.confidence <= 1.0
+
+
+def test_pieces_that_are_not_digits_are_left_out_of_the_number(predictor: Predictor) -> None:
+    # A predictor that calls every 8 "not_a_digit": the 8 stays a piece but not part of the number.
+    judging = CountingPredictor(predictor, verdicts={8: "not_a_digit"})
+    reading = read_number(judging, draw_number(number_of("381"), gaps=0.4).ink)
+    assert [piece.prediction.digit for piece in reading.pieces] == [3, 8, 1]
+    assert reading.number == "31"
+    assert reading.verdict == "not_a_number"
+
+
+def test_a_blank_drawing_is_refused_as_the_recipe_refuses_it(predictor: Predictor) -> None:
+    blank = np.zeros((280, 840), dtype=np.float32)
+    with pytest.raises(NoInkError) as from_number:
+        read_number(predictor, blank)
+    with pytest.raises(NoInkError) as from_recipe:
+        to_mnist(blank)
+    assert str(from_number.value) == str(from_recipe.value)
+
+
+def test_strokes_are_checked_against_the_image() -> None:
+    shape = (280, 840)
+    assert [s.shape for s in strokes_on(shape, [[[1, 2], [3, 4]], [[5.5, -6]]])] == [(2, 2), (1, 2)]
+    for bad in ([[1, 2, 3]], [], [[float("nan"), 1]], [[3000, 10]], [[10, -300]], ["ab"]):
+        with pytest.raises(StrokeError):
+            strokes_on(shape, [bad])  # type: ignore[list-item]
+
+
+def test_the_shortest_path_takes_the_cheapest_cover() -> None:
+    dummy = Prediction(digit=0, confidence=1.0, probabilities=[0.1] * 10, pixels=np.zeros((28, 28)))
+
+    def candidate(first: int, last: int, cost: float) -> Candidate:
+        return Candidate(first, last, (0, 0, 1, 1), dummy, cost)
+
+    candidates = [
+        candidate(0, 1, 1.0),
+        candidate(1, 2, 1.0),
+        candidate(0, 2, 1.5),  # cheaper than the two singles
+        candidate(2, 3, 0.2),
+        candidate(1, 3, 0.1),  # but 0-1 + 1-3 is cheaper still
+    ]
+    assert [(c.first, c.last) for c in shortest_path(candidates, 3)] == [(0, 1), (1, 3)]
