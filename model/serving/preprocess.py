@@ -4,10 +4,13 @@ The one copy of the MNIST recipe, shared by the server, the CLI and the evaluati
 
     bytes --open_image--> PIL image --ink_map--> (H, W) ink in [0, 1] --to_mnist--> (28, 28) uint8
 
+`ink_map` reads a canvas export or a clean scan straight off its flat background, and hands
+a photo of paper to `paper` (uneven light, shadows, squared paper's lines and grain removed).
 `to_mnist` follows LeCun et al.: crop to the ink, scale the longer side to 20 px keeping the
 aspect ratio (anti-aliased), place in a 28x28 frame so the intensity centre of mass sits on the
-frame's centre pixel. `normalize` is the one float scaling used for training, evaluation and
-serving.
+frame's centre pixel. Before scaling, `strokes` brings a stroke width MNIST never has for the
+digit's size (a fat brush on a small digit, a hairline on a large one) back into its range.
+`normalize` is the one float scaling used for training, evaluation and serving.
 
 Untrusted bytes are checked before any pixel is decoded; every failure is a `PreprocessError`
 (a `ValueError`) whose subclass tells the web layer which status to answer with.
@@ -26,6 +29,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
+from model.serving.paper import has_flat_border, paper_ink
+from model.serving.strokes import normalized_strokes
+
 ScalarT = TypeVar("ScalarT", bound=np.generic)
 
 FRAME = 28  # MNIST frame side
@@ -43,6 +49,9 @@ INK_THRESHOLD = 0.1
 # 255 grey levels) is paper texture or compression noise, not a stroke: it is reported as no ink.
 MIN_INK_CONTRAST = 0.1
 BORDER_WIDTH = 2  # px of the outer ring sampled for the background level and polarity
+# A pixel list with more than half its pixels above this is inverted (dark ink on white): of
+# MNIST's 70,000 digits, the boldest has 40% of its pixels above it, the average 13%.
+MOSTLY_INK_LEVEL = 127
 # Formats Pillow may decode for us. Anything else (EPS would run Ghostscript, and many rarely
 # used decoders are a wider attack surface) is refused as undecodable.
 ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
@@ -147,10 +156,12 @@ def ink_map(image: Image.Image) -> NDArray[np.float32]:
     A transparent background (the border is mostly transparent, as in a canvas `toDataURL()`
     PNG) means ink = alpha, whatever the ink's colour. Otherwise ink is read from luminance, with
     the polarity taken from the border: a light border means dark ink on light paper, a dark
-    border means light ink (MNIST style). The border's median level is then subtracted, so grey
-    paper or a JPEG haze is not ink, and the result stretched so the strongest ink is 1. A
-    uniform image (any 1x1 image included) has no ink and maps to all zeros; so does one whose
-    strongest ink is under MIN_INK_CONTRAST. `to_mnist` reports both as NoInkError.
+    border means light ink (MNIST style). A flat border (a canvas, a screenshot, a clean scan)
+    has its median level subtracted, so grey paper or a JPEG haze is not ink, and the result
+    stretched so the strongest ink is 1. Any other border is a photo's: `paper.paper_ink` finds
+    the paper's level pixel by pixel instead (on a copy at most 480 px a side). A uniform image
+    (any 1x1 image included) has no ink and maps to all zeros; so does one whose strongest ink
+    is under MIN_INK_CONTRAST. `to_mnist` reports both as NoInkError.
     """
     alpha = _alpha(image)
     if alpha is not None:
@@ -159,7 +170,13 @@ def ink_map(image: Image.Image) -> NDArray[np.float32]:
             return _stretch(alpha, level, full_scale=WHITE, light_background=False)
     values, full_scale = _luminance(image)
     level = _background_level(values)
-    return _stretch(values, level, full_scale, light_background=level > full_scale / 2)
+    light_background = level > full_scale / 2
+    ring = _border(values)
+    if ring.size < values.size and not has_flat_border(ring, level, full_scale):
+        # A photo of paper: uneven light, shadows, printed lines and grain removed first. (An
+        # image too thin to have a border around an interior is no photo.)
+        return paper_ink(values, full_scale, light_background, MIN_INK_CONTRAST)
+    return _stretch(values, level, full_scale, light_background)
 
 
 def _stretch(
@@ -252,6 +269,8 @@ def to_mnist(ink: NDArray[np.floating]) -> NDArray[np.uint8]:
     Crop to the ink's bounding box, scale the longer side to 20 px (aspect kept; a side never
     shrinks below 1 px), shift by whole pixels so the centre of mass lands on pixel (14, 14)
     as in MNIST, but never so far that ink leaves the frame; stretch so the maximum is 255.
+    Strokes thicker or thinner in the box than any MNIST digit's are first worn down or built
+    up to an MNIST width (`strokes.normalized_strokes`); all others are left as they are.
     """
     values = np.asarray(ink, dtype=np.float32)
     if values.ndim != 2 or values.size == 0:
@@ -262,12 +281,13 @@ def to_mnist(ink: NDArray[np.floating]) -> NDArray[np.uint8]:
     if strongest <= 0.0:
         raise NoInkError("no ink found: draw a digit")
 
-    inked = values >= INK_THRESHOLD * strongest
-    rows = np.flatnonzero(inked.any(axis=1))
-    cols = np.flatnonzero(inked.any(axis=0))
-    crop = np.ascontiguousarray(values[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    crop = _crop_to_ink(values, strongest)
     np.maximum(crop, 0.0, out=crop)  # negative ink means nothing (and -inf would poison sums)
     digit = _fit_box(crop)
+    # A brush too fat (or too fine) for the digit's size: strokes brought into MNIST's range.
+    reshaped = normalized_strokes(crop, digit)
+    if reshaped is not None:
+        digit = _fit_box(_crop_to_ink(reshaped, float(reshaped.max())))
 
     peak = float(digit.max())
     if peak <= 0.0:
@@ -282,6 +302,15 @@ def to_mnist(ink: NDArray[np.floating]) -> NDArray[np.uint8]:
     mnist = np.zeros((FRAME, FRAME), dtype=np.uint8)
     mnist[top : top + grey.shape[0], left : left + grey.shape[1]] = grey
     return mnist
+
+
+def _crop_to_ink(values: NDArray[np.float32], strongest: float) -> NDArray[np.float32]:
+    """The bounding box of the ink at least INK_THRESHOLD * strongest, as a contiguous copy (never
+    a view: the recipe clips it in place, and must not write into its caller's ink map)."""
+    inked = values >= INK_THRESHOLD * strongest
+    rows = np.flatnonzero(inked.any(axis=1))
+    cols = np.flatnonzero(inked.any(axis=0))
+    return values[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy()
 
 
 def many_to_mnist(
@@ -345,6 +374,8 @@ def pixels_to_mnist(pixels: object) -> NDArray[np.uint8]:
 
     The numbers must be ink-high grey levels in 0..255, already cropped and centred as in MNIST;
     no recipe is applied. Bools and strings are refused; non-integers are rounded to nearest.
+    Two honest mistakes are refused rather than read as a faint or a blotted digit: a 0..1 scale
+    (no value above 1) and inverted polarity (most pixels inked, as dark ink on white gives).
     """
     values = _pixels_as_array(pixels)
     if not np.isfinite(values).all():
@@ -352,10 +383,21 @@ def pixels_to_mnist(pixels: object) -> NDArray[np.uint8]:
     low, high = float(values.min()), float(values.max())
     if low < 0.0 or high > WHITE:
         raise PixelValueError(f"pixels must lie in 0..255; found values from {low:g} to {high:g}")
-    digit = np.rint(values).astype(np.uint8).reshape(FRAME, FRAME)
-    if not digit.any():
+    if high <= 0.0:
         # Same rule as for images: a blank input is not a digit, so no guess is made.
         raise NoInkError("no ink: every pixel is 0")
+    if high <= 1.0:
+        raise PixelValueError(
+            f"pixels look like a 0..1 scale (the largest is {high:g}); they must be grey levels "
+            "0..255: multiply by 255"
+        )
+    digit = np.rint(values).astype(np.uint8).reshape(FRAME, FRAME)
+    inked = int(np.count_nonzero(digit > MOSTLY_INK_LEVEL))
+    if inked > digit.size // 2:
+        raise PixelValueError(
+            f"{inked} of {digit.size} pixels are inked (above {MOSTLY_INK_LEVEL}): the image "
+            "looks inverted; ink must be high (a bright digit on a dark background, as in MNIST)"
+        )
     return digit
 
 
