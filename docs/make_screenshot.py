@@ -1,10 +1,13 @@
 """Make docs/screenshot.png: the real app in headless Chromium with a 7 drawn on the pad.
 
     PYTHONPATH=. python docs/make_screenshot.py [--digit 7] [--color-scheme light] [--out PATH]
+    PYTHONPATH=. python docs/make_screenshot.py --mode number --out docs/screenshot-number.png
 
 Starts the app around the shipped weights (as tests/browser/conftest.py does), draws the digit
-with real mouse strokes, waits for the network's answer and saves a 1000x700 screenshot.
-Needs Debian's Chromium at /usr/bin/chromium and the playwright Python package.
+with real mouse strokes (in number mode: "2024" in a held-out UNIPEN writer's strokes, as
+tests/browser/test_number_mode.py writes it), waits for the network's answer and saves a
+1000x700 screenshot. Needs Debian's Chromium at /usr/bin/chromium and the playwright Python
+package.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from playwright.sync_api import Page, ViewportSize, sync_playwright
 
 from app.main import create_app
 from app.settings import Settings
+from model.data.numbers import NUMBER_PAD, layout_number, placed_strokes
+from model.data.unipen import load_strokes
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,6 +44,20 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
     4: [[(0.42, 0.2), (0.32, 0.55), (0.7, 0.55)], [(0.6, 0.32), (0.6, 0.82)]],
     7: [[(0.3, 0.22), (0.7, 0.22), (0.45, 0.8)]],
 }
+# Held-out writer apb:8f7edf21's 2, 0, 2 and 4 (model/data/strokes/), 170 px tall, 45 px apart.
+NUMBER_RECORDS = (1282, 1279, 1292, 1284)
+
+
+def number_strokes() -> list[list[tuple[float, float]]]:
+    """"2024" side by side on the wide pad, as fractions of its width and height."""
+    strokes = load_strokes()
+    digits = [strokes.strokes(record) for record in NUMBER_RECORDS]
+    params = layout_number(digits, [170.0] * 4, [45.0] * 3, pen_width=16.0)
+    width, height = NUMBER_PAD
+    return [
+        [(float(x) / width, float(y) / height) for x, y in stroke]
+        for stroke in placed_strokes(digits, params)
+    ]
 
 
 def serve() -> tuple[str, uvicorn.Server, threading.Thread]:
@@ -76,6 +95,7 @@ def draw(page: Page, strokes: list[list[tuple[float, float]]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--digit", type=int, choices=sorted(STROKES), default=7)
+    parser.add_argument("--mode", choices=["digit", "number"], default="digit")
     parser.add_argument("--color-scheme", choices=["light", "dark"], default="light")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("screenshot.png"))
     args = parser.parse_args()
@@ -86,9 +106,15 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport=VIEWPORT, color_scheme=args.color_scheme)
             page.goto(url)
-            draw(page, STROKES[args.digit])
+            if args.mode == "number":
+                page.get_by_test_id("mode-number").click()
+                draw(page, number_strokes())
+                answer = "number"
+            else:
+                draw(page, STROKES[args.digit])
+                answer = "prediction"
             page.wait_for_function(
-                "() => document.querySelector('[data-testid=prediction]').dataset.state === 'ready'"
+                f"() => document.querySelector('[data-testid={answer}]').dataset.state === 'ready'"
             )
             page.mouse.move(0, 0)  # no hover highlight in the picture
             page.wait_for_timeout(300)  # let the bars finish their transition

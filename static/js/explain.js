@@ -2,7 +2,7 @@
 
 import { ATTACK_URL, EXPLAIN_URL, postJson, readJson } from "./api.js";
 import { html } from "./dom.js";
-import { percentDown } from "./numbers.js";
+import { percentDown, withArticle } from "./numbers.js";
 import { paintChange, paintGrey, paintHeatmap } from "./pixels.js";
 
 // The saliency heatmap over the preview and the activation strips come from POST /api/explain,
@@ -88,11 +88,11 @@ export function activationStrip(values, index, ink) {
 /** What the status line says after an attack: done, not needed, or not within epsilon. */
 export function attackSummary(body, target, epsilon) {
   const steps = body.steps_taken === 1 ? "1 step" : `${body.steps_taken} steps`;
-  if (body.original_digit === target) return `It already reads a ${target}: nothing to change.`;
+  if (body.original_digit === target) return `It already reads ${withArticle(target)}: nothing to change.`;
   if (body.digit === target) {
-    return `Done in ${steps}: the network now reads a ${target}, though no pixel moved by more than ${body.linf} of 255.`;
+    return `Done in ${steps}: the network now reads ${withArticle(target)}, though no pixel moved by more than ${body.linf} of 255.`;
   }
-  return `Not within ε = ${epsilon}: after ${steps} it reads a ${body.digit}. Try a larger ε.`;
+  return `Not within ε = ${epsilon}: after ${steps} it reads ${withArticle(body.digit)}. Try a larger ε.`;
 }
 
 /**
@@ -253,7 +253,7 @@ export function initExplain() {
     attackButton.setAttribute("aria-busy", "true");
     attackResult.dataset.state = "pending";
     attackStatus.classList.remove("is-error");
-    attackStatus.textContent = `Turning it into a ${target}…`;
+    attackStatus.textContent = `Turning it into ${withArticle(target)}…`;
     try {
       const response = await postJson(ATTACK_URL, { pixels: input, target, epsilon }, request.controller.signal);
       const body = await readJson(response);

@@ -1,7 +1,7 @@
 // The model page's gallery of misclassified test digits, with labels and confidence.
 
 import { html, setState, showMessage } from "./dom.js";
-import { percent } from "./numbers.js";
+import { percent, withArticle } from "./numbers.js";
 import { paintGrey } from "./pixels.js";
 
 /** One misclassified digit as a <figure class="mistake">. */
@@ -15,7 +15,7 @@ export function mistakeFigure(mistake) {
   canvas.setAttribute("role", "img");
   canvas.setAttribute(
     "aria-label",
-    `Test digit ${mistake.index}: a ${mistake.true} the network read as ${mistake.predicted}, ${percent(mistake.confidence, 0)} sure`,
+    `Test digit ${mistake.index}: ${withArticle(mistake.true)} the network read as ${mistake.predicted}, ${percent(mistake.confidence, 0)} sure`,
   );
   paintGrey(canvas, mistake.pixels);
   figure.appendChild(canvas);

@@ -13,3 +13,14 @@ export const percent = (value, digits = 1) => `${(value * 100).toFixed(digits)}%
 
 /** A real number, not null, NaN or infinite (gaps in a training curve). */
 export const finite = (value) => typeof value === "number" && Number.isFinite(value);
+
+/** A digit or a number in a sentence, with its article: "a 7", "an 8", "an 11", "an 18",
+    "an 80". English reads a number from its leading group of up to three digits (eighteen
+    thousand, eleven million), so that group decides: eight..., eleven and eighteen take "an". */
+export function withArticle(value) {
+  const text = String(value);
+  if (!/^\d+$/.test(text) || text.startsWith("0")) return `a ${text}`;
+  const lead = text.slice(0, text.length % 3 || 3);
+  const vowelSound = lead.startsWith("8") || lead === "11" || lead === "18";
+  return `${vowelSound ? "an" : "a"} ${text}`;
+}

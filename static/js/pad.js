@@ -1,17 +1,23 @@
-// The drawing pad: pointer strokes, undo and clear, brush width, and the PNG export.
+// The drawing pad: pointer strokes, undo and clear, brush width, its shape (square for one digit,
+// wide for a number), and the export: a PNG and the strokes in its pixels.
 
 import { onColorSchemeChange } from "./dom.js";
 
-const EXPORT_SIZE = 280; // the server always gets a 280x280 PNG, whatever the screen
-const BRUSH_REFERENCE_SIZE = 280; // brush widths are pixels on a 280px-wide pad
-const MIN_POINT_GAP = 0.002; // drop pointer samples closer than this (fraction of the pad)
+// The server always gets a PNG EXPORT_SIZE px tall, whatever the screen: 280x280 for a digit,
+// 840x280 for a number (aspect 3).
+const EXPORT_SIZE = 280;
+const BRUSH_REFERENCE_SIZE = 280; // brush widths are pixels on a 280px-tall pad
+const MIN_POINT_GAP = 0.002; // drop pointer samples closer than this (fraction of the pad height)
 const EXPORT_INK = "#000"; // dark ink on a transparent background, what the server expects
+const FIT_TOLERANCE = 0.02; // a stroke may run this far past the right edge and still "fit"
 
 // The drawing is kept as data so undo and resizing can re-render it exactly. A stroke is
-// {width, points}; width is in BRUSH_REFERENCE_SIZE pixels, points are [x, y] fractions of the
-// pad (0..1), so the same strokes render at any canvas resolution.
+// {width, points}; width is in BRUSH_REFERENCE_SIZE pixels, points are [x, y] in units of the
+// pad's height (y 0..1, x 0..aspect), so the same strokes render at any canvas resolution, and a
+// digit drawn on the square pad lands at the left of the wide pad at the same scale.
 
-/** Trace one stroke: quadratic curves through the midpoints give smooth lines. */
+/** Trace one stroke: quadratic curves through the midpoints give smooth lines. `size` is the
+    canvas height in pixels. */
 export function traceStroke(context, stroke, size) {
   const points = stroke.points.map(([x, y]) => [x * size, y * size]);
   const width = (stroke.width * size) / BRUSH_REFERENCE_SIZE;
@@ -34,14 +40,31 @@ export function traceStroke(context, stroke, size) {
   context.stroke();
 }
 
-/** Clear a square canvas of `size` pixels and draw every stroke on it in `ink`. */
-export function renderStrokes(context, strokes, size, ink) {
-  context.clearRect(0, 0, size, size);
+/** Clear a canvas and draw every stroke on it in `ink`, scaled to its height. */
+export function renderStrokes(context, strokes, ink) {
+  const { width, height } = context.canvas;
+  context.clearRect(0, 0, width, height);
   context.lineCap = "round";
   context.lineJoin = "round";
   context.strokeStyle = ink;
   context.fillStyle = ink;
-  for (const stroke of strokes) traceStroke(context, stroke, size);
+  for (const stroke of strokes) traceStroke(context, stroke, height);
+}
+
+/** Strokes as the server takes them: [[[x, y], ...], ...] in pixels of an export `height` px
+    tall and `width` px wide, clamped to it (a stroke may leave the pad while the pointer is
+    captured), rounded to 0.1 px, repeated points dropped. */
+export function strokesInPixels(strokes, width, height) {
+  const clamp = (value, high) => Math.round(Math.min(high, Math.max(0, value)) * 10) / 10;
+  return strokes.map((stroke) => {
+    const points = [];
+    for (const [x, y] of stroke.points) {
+      const point = [clamp(x * height, width), clamp(y * height, height)];
+      const last = points[points.length - 1];
+      if (!last || last[0] !== point[0] || last[1] !== point[1]) points.push(point);
+    }
+    return points;
+  });
 }
 
 /** Does a key pressed in `target` type text? Then it is not a shortcut. */
@@ -56,8 +79,10 @@ export function isTextEntry(target) {
 
 /**
  * Start the pad (#pad, #brush, #undo, #clear). `onChange({immediate})` is called after every
- * change of the drawing: immediate when a stroke ends or one is undone or cleared, not while
- * a stroke is being drawn. Returns {hasInk, exportImage}.
+ * change of the drawing by the person: immediate when a stroke ends or one is undone or
+ * cleared, not while a stroke is being drawn. Returns {hasInk, exportImage, exportStrokes,
+ * exportSize, clear, setAspect}; setAspect (width / height: 1 square, 3 wide) reports no
+ * change, its caller asks again itself.
  */
 export function initPad({ onChange }) {
   const pad = document.getElementById("pad");
@@ -71,6 +96,7 @@ export function initPad({ onChange }) {
   exportCanvas.width = EXPORT_SIZE;
   exportCanvas.height = EXPORT_SIZE;
   const exportContext = exportCanvas.getContext("2d");
+  let aspect = 1; // width / height of the pad, and of the export
 
   /** @type {{width: number, points: number[][]}[]} */
   const strokes = [];
@@ -81,9 +107,13 @@ export function initPad({ onChange }) {
 
   const hasInk = () => strokes.length > 0;
 
-  function changed(immediate) {
+  function updateButtons() {
     undoButton.disabled = !hasInk();
     clearButton.disabled = !hasInk();
+  }
+
+  function changed(immediate) {
+    updateButtons();
     onChange({ immediate });
   }
 
@@ -91,7 +121,7 @@ export function initPad({ onChange }) {
 
   function renderPad() {
     renderQueued = false;
-    renderStrokes(padContext, strokes, pad.width, padInk);
+    renderStrokes(padContext, strokes, padInk);
     padFrame.classList.toggle("has-ink", hasInk());
   }
 
@@ -102,22 +132,33 @@ export function initPad({ onChange }) {
     }
   }
 
-  /** The drawing as the server wants it: a fixed-size PNG data URL, dark ink, no background. */
+  /** The drawing as the server wants it: a PNG data URL 280 px tall, dark ink, no background. */
   function exportImage() {
-    renderStrokes(exportContext, strokes, EXPORT_SIZE, EXPORT_INK);
+    renderStrokes(exportContext, strokes, EXPORT_INK);
     return exportCanvas.toDataURL("image/png");
   }
 
+  /** The strokes in the exported image's pixels, in drawing order. */
+  function exportStrokes() {
+    return strokesInPixels(strokes, exportCanvas.width, exportCanvas.height);
+  }
+
+  /** {width, height} of the exported image, in pixels. */
+  const exportSize = () => ({ width: exportCanvas.width, height: exportCanvas.height });
+
   // Match the canvas resolution to its on-screen size in device pixels, so lines stay sharp.
+  // The height follows the aspect, so strokes (in units of the height) fill the width exactly.
   function resizePad(deviceWidth) {
-    const size = Math.max(1, Math.round(deviceWidth));
-    if (pad.width !== size || pad.height !== size) {
-      pad.width = size;
-      pad.height = size;
+    const width = Math.max(1, Math.round(deviceWidth));
+    const height = Math.max(1, Math.round(width / aspect));
+    if (pad.width !== width || pad.height !== height) {
+      pad.width = width;
+      pad.height = height;
       renderPad();
     }
   }
 
+  const measure = () => resizePad(pad.getBoundingClientRect().width * window.devicePixelRatio);
   if ("ResizeObserver" in window) {
     new ResizeObserver((entries) => {
       const entry = entries[entries.length - 1];
@@ -125,7 +166,23 @@ export function initPad({ onChange }) {
       resizePad(exact ? exact.inlineSize : entry.contentRect.width * window.devicePixelRatio);
     }).observe(pad);
   }
-  resizePad(pad.getBoundingClientRect().width * window.devicePixelRatio);
+  measure();
+
+  /** Square (1) or wide (3) pad; the stylesheet has already given the canvas that shape. The
+      drawing stays when it fits (square to wide it always does: at the left, same scale);
+      otherwise the pad starts blank. */
+  function setAspect(newAspect) {
+    if (newAspect === aspect) return;
+    stopDrawing();
+    const inside = ([x]) => x <= newAspect + FIT_TOLERANCE;
+    const fits = strokes.every((stroke) => stroke.points.every(inside));
+    if (!fits) strokes.length = 0;
+    aspect = newAspect;
+    exportCanvas.width = Math.round(EXPORT_SIZE * aspect);
+    measure();
+    renderPad();
+    updateButtons();
+  }
 
   onColorSchemeChange(() => {
     padInk = getComputedStyle(pad).color;
@@ -134,10 +191,10 @@ export function initPad({ onChange }) {
 
   // ---- strokes: Pointer Events cover mouse, touch and pen alike; one pointer draws at a time
 
-  /** Pointer position as a fraction of the pad; right when the page is scrolled or zoomed. */
+  /** Pointer position in pad heights; right when the page is scrolled or zoomed. */
   function padPoint(event) {
     const rect = pad.getBoundingClientRect();
-    return [(event.clientX - rect.left) / rect.width, (event.clientY - rect.top) / rect.height];
+    return [(event.clientX - rect.left) / rect.height, (event.clientY - rect.top) / rect.height];
   }
 
   function addPoint(point) {
@@ -235,5 +292,5 @@ export function initPad({ onChange }) {
     }
   });
 
-  return { hasInk, exportImage };
+  return { hasInk, exportImage, exportStrokes, exportSize, clear, setAspect };
 }

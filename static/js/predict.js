@@ -1,57 +1,82 @@
-// The live prediction: POST /api/predict while the drawing changes, and showing the answer.
+// Digit mode: POST /api/predict while the drawing changes (live.js), and showing the answer; a
+// drawing that looks like several digits is read with POST /api/number too.
 
-import { PREDICT_URL, postJson, readJson } from "./api.js";
-import { floorTo, percentDown } from "./numbers.js";
+import { errorMessage, isNumberReading, isPrediction } from "./answers.js";
+import {
+  NUMBER_STROKE_LIMITS,
+  NUMBER_URL,
+  PREDICT_URL,
+  boundedStrokes,
+  postJson,
+  readJson,
+} from "./api.js";
+import { liveAnswers } from "./live.js";
+import { floorTo, percentDown, withArticle } from "./numbers.js";
 import { paintGrey } from "./pixels.js";
 
-const PREDICT_DELAY_MS = 120; // live updates while drawing, at most ~8 requests a second
-
-/** Is this /api/predict answer one the page can show? */
-export function isPrediction(body) {
-  return (
-    body !== null &&
-    typeof body === "object" &&
-    Number.isInteger(body.digit) &&
-    Array.isArray(body.probabilities) &&
-    body.probabilities.length === 10 &&
-    Array.isArray(body.input) &&
-    body.input.length === 28
-  );
-}
+// The server's verdict on the drawing (app/schemas.py); an older server sends none, which reads
+// as DIGIT.
+const DIGIT = "digit";
+const NOT_A_DIGIT = "not_a_digit";
+const SEVERAL_DIGITS = "several_digits";
 
 /** The sentence under the answer, by how sure the network is. */
 export function verdict(digit, p) {
-  if (p >= 0.9) return `That's a ${digit}.`;
-  if (p >= 0.6) return `Probably a ${digit}.`;
-  return `Not sure. Maybe a ${digit}?`;
+  const named = withArticle(digit);
+  if (p >= 0.9) return `That's ${named}.`;
+  if (p >= 0.6) return `Probably ${named}.`;
+  return `Not sure. Maybe ${named}?`;
 }
 
-/** What to say when no prediction came back; status 0 means no answer at all. */
-export function errorMessage(status, detail) {
-  if (status === 0) return "Can't reach the server. Check your connection and try again.";
-  if (status === 422 && detail === "no ink") {
-    return "I can't see any ink yet. Try drawing a bit bigger.";
-  }
-  const reason = typeof detail === "string" ? detail : `error ${status}`;
-  return `Couldn't read that drawing (${reason}).`;
+/** What the server says the drawing is: DIGIT, NOT_A_DIGIT or SEVERAL_DIGITS. */
+export function verdictOf(body) {
+  return [NOT_A_DIGIT, SEVERAL_DIGITS].includes(body.verdict) ? body.verdict : DIGIT;
 }
 
-/** The answer's elements (#verdict, #prediction, #confidence, #status, #prob-0..9, #preview)
-    and the three ways to fill them. */
+/** The sentence for a drawing of several digits, with /api/number's reading when there is one. */
+export function severalDigits(reading) {
+  const number = reading ? reading.number : "";
+  if (number.length < 2) return "That looks like more than one digit.";
+  return `That looks like ${number.length} digits: ${number}.`;
+}
+
+/** The answer's elements (#verdict, #prediction, #confidence, #status, #read-as-number,
+    #prob-0..9, #preview, and the compact copy by the pad, #compact-answer) and the four ways to
+    fill them. */
 function answerView() {
   const region = document.getElementById("verdict");
   const prediction = document.getElementById("prediction");
   const confidence = document.getElementById("confidence");
   const statusLine = document.getElementById("status");
+  const readAsNumber = document.getElementById("read-as-number");
+  const bars = document.getElementById("bars");
   const barRows = Array.from({ length: 10 }, (_, digit) => document.getElementById(`prob-${digit}`));
   const preview = document.getElementById("preview");
   const previewContext = preview.getContext("2d");
+  const compact = document.getElementById("compact-answer");
+  const compactDigit = compact.querySelector(".compact-digit");
+  const compactText = compact.querySelector(".compact-text");
 
   /** empty | pending | ready | error. While pending (drawing, or a request on its way) the
       live region is marked busy, so screen readers announce the settled answer only. */
   function setState(state) {
     prediction.dataset.state = state;
+    compact.dataset.state = state;
     region.setAttribute("aria-busy", String(state === "pending"));
+  }
+
+  /** The server's verdict: a drawing that is not one digit keeps its bars, muted, and claims
+      no digit. */
+  function setVerdict(kind) {
+    region.dataset.verdict = kind;
+    bars.classList.toggle("is-muted", kind !== DIGIT);
+    readAsNumber.hidden = kind !== SEVERAL_DIGITS;
+  }
+
+  /** The copy by the pad, for small screens where the answer card is out of sight. */
+  function showCompact(digit, text) {
+    compactDigit.textContent = digit;
+    compactText.textContent = text;
   }
 
   function showBars(probabilities, topDigit) {
@@ -66,11 +91,23 @@ function answerView() {
   }
 
   function showPrediction(body, current) {
-    prediction.textContent = String(body.digit);
+    const kind = verdictOf(body);
     setState(current ? "ready" : "pending");
-    confidence.textContent = `${floorTo(body.confidence * 100, 0.1).toFixed(1)}% sure`;
-    statusLine.textContent = verdict(body.digit, body.confidence);
+    setVerdict(kind);
     statusLine.classList.remove("is-error");
+    if (kind === DIGIT) {
+      const sure = `${floorTo(body.confidence * 100, 0.1).toFixed(1)}% sure`;
+      prediction.textContent = String(body.digit);
+      confidence.textContent = sure;
+      statusLine.textContent = verdict(body.digit, body.confidence);
+      showCompact(String(body.digit), sure);
+    } else {
+      prediction.textContent = ""; // no digit claimed
+      confidence.textContent = "";
+      statusLine.textContent =
+        kind === NOT_A_DIGIT ? "That doesn't look like a digit." : severalDigits(body.number);
+      showCompact("", statusLine.textContent);
+    }
     showBars(body.probabilities, body.digit);
     paintGrey(preview, body.input); // the 28x28 network input, light on dark
   }
@@ -78,9 +115,11 @@ function answerView() {
   function showEmpty() {
     prediction.textContent = "";
     setState("empty");
+    setVerdict(DIGIT);
     confidence.textContent = "";
     statusLine.textContent = "Nothing drawn yet.";
     statusLine.classList.remove("is-error");
+    showCompact("", "Nothing drawn yet.");
     showBars(null, -1);
     previewContext.clearRect(0, 0, preview.width, preview.height);
   }
@@ -88,9 +127,11 @@ function answerView() {
   function showError(status, detail, current) {
     prediction.textContent = "";
     setState(current ? "error" : "pending");
+    setVerdict(DIGIT);
     confidence.textContent = "";
     statusLine.classList.add("is-error");
     statusLine.textContent = errorMessage(status, detail);
+    showCompact("", statusLine.textContent);
     showBars(null, -1);
     previewContext.clearRect(0, 0, preview.width, preview.height);
   }
@@ -99,92 +140,62 @@ function answerView() {
 }
 
 /**
- * Start the live prediction. `drawing` is the pad ({hasInk, exportImage}); `inside` is the look
- * inside (explain.js), told of every change of the drawing and of every answer shown.
- * Returns {drawingChanged}, which the pad calls with {immediate} after every change.
+ * Start digit mode's live answer. `drawing` is the pad ({hasInk, exportImage, exportStrokes});
+ * `inside` is the look inside (explain.js), told of every change of the drawing and of every
+ * answer shown; `profileFor(url)` resolves to the profile id to send along, or undefined;
+ * `onReadAsNumber()` is the "Read it as a number" button. Returns live.js's
+ * {drawingChanged, refresh, stop}.
  */
-export function initPrediction({ drawing, inside }) {
+export function initPrediction({ drawing, inside, profileFor, onReadAsNumber }) {
   const answer = answerView();
+  document.getElementById("read-as-number").addEventListener("click", onReadAsNumber);
 
-  // At most one request is in flight; when it returns and the drawing has changed meanwhile,
-  // the newest drawing is sent at once. `version` counts changes so a response can tell
-  // whether it still describes what is on the pad; clearing aborts.
-  let version = 0;
-  let inFlight = null; // {controller: AbortController, version: number}
-  let timer = null;
-
-  function showPrediction(body, current) {
-    answer.showPrediction(body, current);
-    inside.predictionShown(body, current, version);
+  /** The payload with "profile" added when there is one and the endpoint takes it. */
+  async function withProfile(url, payload) {
+    const profile = await profileFor(url);
+    return profile === undefined ? payload : { ...payload, profile };
   }
 
-  function showEmpty() {
-    answer.showEmpty();
-    inside.hide();
-  }
-
-  function showError(status, detail, current) {
-    answer.showError(status, detail, current);
-    inside.hide();
-  }
-
-  function drawingChanged({ immediate }) {
-    version += 1;
-    inside.drawingChanged(version, drawing.hasInk());
-    if (!drawing.hasInk()) {
-      // Nothing to ask about: an empty pad is never sent (the server would answer "no ink").
-      cancelPrediction();
-      showEmpty();
-      return;
-    }
-    answer.setState("pending");
-    if (immediate) {
-      clearTimeout(timer);
-      timer = null;
-      requestPrediction();
-    } else if (timer === null) {
-      timer = setTimeout(() => {
-        timer = null;
-        requestPrediction();
-      }, PREDICT_DELAY_MS);
-    }
-  }
-
-  function cancelPrediction() {
-    clearTimeout(timer);
-    timer = null;
-    if (inFlight !== null) {
-      inFlight.controller.abort();
-      inFlight = null;
-    }
-  }
-
-  async function requestPrediction() {
-    if (inFlight !== null) return; // sent again when the current request returns
-    const request = { controller: new AbortController(), version };
-    inFlight = request;
+  /** /api/number's reading of the same image and strokes, or null. */
+  async function readNumber(image, strokes, signal) {
+    const payload = await withProfile(NUMBER_URL, { image, strokes });
     try {
-      const image = drawing.exportImage();
-      const response = await postJson(PREDICT_URL, { image }, request.controller.signal);
+      const response = await postJson(NUMBER_URL, payload, signal);
       const body = await readJson(response);
-      if (inFlight !== request) return; // cleared while waiting
-      const current = request.version === version;
-      if (response.ok && isPrediction(body)) {
-        showPrediction(body, current);
-      } else {
-        showError(response.status, body && body.detail, current);
-      }
-    } catch {
-      if (inFlight !== request) return; // aborted by a clear, or cleared while failing
-      showError(0, null, request.version === version);
-    } finally {
-      if (inFlight === request) {
-        inFlight = null;
-        if (request.version !== version && drawing.hasInk()) requestPrediction();
-      }
+      return response.ok && isNumberReading(body) ? body : null;
+    } catch (error) {
+      if (signal.aborted) throw error;
+      return null; // the sentence does without the digits
     }
   }
 
-  showEmpty();
-  return { drawingChanged };
+  async function ask(signal) {
+    const image = drawing.exportImage();
+    const strokes = boundedStrokes(drawing.exportStrokes(), NUMBER_STROKE_LIMITS);
+    const response = await postJson(PREDICT_URL, await withProfile(PREDICT_URL, { image }), signal);
+    const body = await readJson(response);
+    const ok = response.ok && isPrediction(body);
+    if (ok && verdictOf(body) === SEVERAL_DIGITS) body.number = await readNumber(image, strokes, signal);
+    return { ok, status: response.status, body };
+  }
+
+  const view = {
+    changed: (version, hasInk) => inside.drawingChanged(version, hasInk),
+    pending: () => answer.setState("pending"),
+    empty() {
+      answer.showEmpty();
+      inside.hide();
+    },
+    answer(body, current, version) {
+      answer.showPrediction(body, current);
+      inside.predictionShown(body, current, version);
+    },
+    failed(status, detail, current) {
+      answer.showError(status, detail, current);
+      inside.hide();
+    },
+  };
+
+  answer.showEmpty();
+  return liveAnswers({ drawing, ask, view });
 }

@@ -47,14 +47,18 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[str]:
-    """The real app, served by uvicorn on 127.0.0.1 and a free port; yields its base URL."""
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real app, served by uvicorn on 127.0.0.1 and a free port; yields its base URL.
+
+    Its example store is a fresh SQLite file of its own, never the user's (the page's
+    corrections and profiles write to it)."""
     import uvicorn
 
     from app.main import create_app
     from app.settings import Settings
 
-    app = create_app(Settings())
+    database = tmp_path_factory.mktemp("store") / "digits.sqlite3"
+    app = create_app(Settings(database=str(database)))
     # Bind the socket ourselves: port 0 gives a free port with no race between choosing it
     # and listening on it.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -1,0 +1,374 @@
+// The browser's own profile: corrections ("Wrong? It was a ..."), the "Your handwriting" panel
+// with its counts, the "Teach me" round, and "Forget me".
+
+import {
+  EXAMPLES_URL,
+  EXAMPLE_STROKE_LIMITS,
+  PREDICT_URL,
+  PROFILES_URL,
+  acceptsField,
+  boundedStrokes,
+  call,
+} from "./api.js";
+import { withArticle } from "./numbers.js";
+
+// A profile is a random id from POST /api/profiles, kept in this browser only. Examples go to
+// POST /api/examples with it; GET /api/profiles/{id} counts them per digit; DELETE removes the
+// profile and its examples. The server answers 404 for an id it does not know (deleted, or
+// another server's), 503 when it cannot store anything: prediction goes on regardless.
+const STORAGE_KEY = "digits.profile";
+const THANKS_MS = 4000; // how long "Thanks: saved as a 7" stays
+const STORE_DOWN =
+  "The server can't store examples right now, so corrections are off. Reading digits still works.";
+
+/** The stored profile id, or null (also when the browser refuses storage). */
+function storedId() {
+  try {
+    return localStorage.getItem(STORAGE_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/** Keep `id` in this browser, or forget it (null). */
+function keepId(id) {
+  try {
+    if (id === null) localStorage.removeItem(STORAGE_KEY);
+    else localStorage.setItem(STORAGE_KEY, id);
+  } catch {
+    // Storage refused (a private window, a policy): the profile lasts as long as the page.
+  }
+}
+
+const plural = (count, noun) => `${count} ${noun}${count === 1 ? "" : "s"}`;
+
+/** What went wrong with a store request, for people; 503 is handled before this. */
+function storeFailure(status, detail) {
+  if (status === 0) return "Can't reach the server.";
+  if (status === 429) return "Your profile is full: it holds as many examples as one may.";
+  if (status === 507) return "The server's storage is full, so it can't keep more examples.";
+  return `The server refused it (${typeof detail === "string" ? detail : `error ${status}`}).`;
+}
+
+/**
+ * Start the profile. `drawing` is the pad ({hasInk, exportImage, exportStrokes, clear});
+ * `onTeach()` runs when a "Teach me" round starts (it needs digit mode); `onSaved()` after each
+ * correction is stored (the answer is asked again, now with the profile). Returns
+ * {profileFor(url), drawingChanged(hasInk), modeChanged(mode)}.
+ */
+export function initProfile({ drawing, onTeach, onSaved }) {
+  const byId = (id) => document.getElementById(id);
+  const correctButtons = Array.from({ length: 10 }, (_, digit) => byId(`correct-${digit}`));
+  const correctionStatus = byId("correction-status");
+  const summary = byId("profile-summary");
+  const usage = byId("profile-usage");
+  const countRows = Array.from({ length: 10 }, (_, digit) => byId(`profile-count-${digit}`));
+  const profileStatus = byId("profile-status");
+  const teachButton = byId("teach");
+  const forgetButton = byId("forget");
+  const forgetConfirm = byId("forget-confirm");
+  const forgetQuestion = byId("forget-question");
+  const forgetYes = byId("forget-yes");
+  const forgetNo = byId("forget-no");
+  const teachBar = byId("teach-bar");
+  const teachPrompt = byId("teach-prompt");
+  const teachProgress = byId("teach-progress");
+  const teachStatus = byId("teach-status");
+  const teachNext = byId("teach-next");
+  const teachSkip = byId("teach-skip");
+  const teachStop = byId("teach-stop");
+
+  let id = storedId();
+  let counts = new Array(10).fill(0);
+  let storeDown = false; // the store answered 503: corrections are off for this visit
+  let busy = false; // an example is on its way
+  let hasInk = false;
+  let digitMode = true;
+  let teaching = null; // {digit, saved} during a "Teach me" round
+  let thanksTimer = null;
+
+  // ---- what the panel and the buttons show -------------------------------------------------
+
+  const total = () => counts.reduce((sum, count) => sum + count, 0);
+
+  /** The counts per digit and the summary, after they changed. */
+  function showCounts() {
+    countRows.forEach((row, digit) => {
+      row.dataset.count = String(counts[digit]);
+      row.querySelector(".profile-count-value").textContent = String(counts[digit]);
+    });
+    summary.textContent =
+      total() === 0
+        ? "Nothing stored yet. Correct a wrong answer, or teach me your digits in a short round."
+        : `${plural(total(), "example")} of your handwriting stored.`;
+    showUsage();
+    render();
+  }
+
+  /** Which buttons work now. */
+  function render() {
+    forgetButton.disabled = id === null || storeDown;
+    teachButton.disabled = storeDown || teaching !== null;
+    const canSave = hasInk && digitMode && !storeDown && !busy;
+    for (const button of correctButtons) {
+      button.disabled = !canSave;
+      button.title = storeDown ? STORE_DOWN : "";
+    }
+    teachNext.disabled = !canSave;
+  }
+
+  /** Whether the network reads with the examples yet: only if the server takes a profile. */
+  async function showUsage() {
+    if (total() === 0 || id === null) {
+      usage.textContent = "";
+      return;
+    }
+    const used = await acceptsField(PREDICT_URL, "profile");
+    usage.textContent = used
+      ? "The network reads your drawings with them in mind."
+      : "They are kept to learn from; the network doesn't read with them yet.";
+  }
+
+  function sayThanks(text) {
+    clearTimeout(thanksTimer);
+    correctionStatus.classList.remove("is-error");
+    correctionStatus.textContent = text;
+    thanksTimer = setTimeout(() => {
+      if (correctionStatus.textContent === text) correctionStatus.textContent = "";
+    }, THANKS_MS);
+  }
+
+  function sayProblem(line, text) {
+    clearTimeout(thanksTimer);
+    line.classList.add("is-error");
+    line.textContent = text;
+  }
+
+  function storeUnavailable() {
+    storeDown = true;
+    profileStatus.classList.add("is-error");
+    profileStatus.textContent = STORE_DOWN;
+    correctionStatus.classList.add("is-error");
+    correctionStatus.textContent = "Corrections are off: the server can't store examples right now.";
+    stopTeaching();
+    render();
+  }
+
+  // ---- talking to the store ----------------------------------------------------------------
+
+  function forgetLocally() {
+    id = null;
+    keepId(null);
+    counts = new Array(10).fill(0);
+  }
+
+  /** Counts per digit from the server; false when it could not tell. */
+  async function loadCounts() {
+    if (id === null) return true;
+    const asked = id;
+    const result = await call("GET", `${PROFILES_URL}/${encodeURIComponent(asked)}`);
+    if (asked !== id) return true; // forgotten meanwhile
+    if (result.ok && Array.isArray(result.body.per_digit) && result.body.per_digit.length === 10) {
+      counts = result.body.per_digit.map(Number);
+    } else if (result.status === 404) {
+      forgetLocally(); // the server no longer knows it: a new one is made at the next example
+    } else if (result.status === 503) {
+      storeUnavailable();
+    } else {
+      return false;
+    }
+    showCounts();
+    return true;
+  }
+
+  /** This browser's profile id, made on first use; null when the store refused. */
+  async function ensureProfile(line) {
+    if (id !== null) return id;
+    const result = await call("POST", PROFILES_URL);
+    if (result.ok && typeof result.body.profile === "string") {
+      id = result.body.profile;
+      keepId(id);
+      return id;
+    }
+    if (result.status === 503) storeUnavailable();
+    else sayProblem(line, `Couldn't start your profile. ${storeFailure(result.status, result.body.detail)}`);
+    return null;
+  }
+
+  /** Store what is on the pad as an example of `label`; true when stored. Messages go to
+      `line`. */
+  async function saveExample(label, line) {
+    const image = drawing.exportImage();
+    const strokes = boundedStrokes(drawing.exportStrokes(), EXAMPLE_STROKE_LIMITS);
+    busy = true;
+    render();
+    try {
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        const profile = await ensureProfile(line);
+        if (profile === null) return false;
+        const result = await call("POST", EXAMPLES_URL, { image, label, profile, strokes });
+        if (result.ok) {
+          counts[label] += 1; // until the server's own count comes back
+          showCounts();
+          await loadCounts();
+          return true;
+        }
+        if (result.status === 404 && attempt === 0 && id === profile) {
+          forgetLocally(); // deleted elsewhere: start a new profile and try once more
+          continue;
+        }
+        if (result.status === 503) storeUnavailable();
+        else sayProblem(line, `Couldn't save it. ${storeFailure(result.status, result.body.detail)}`);
+        return false;
+      }
+      return false;
+    } finally {
+      busy = false;
+      render();
+    }
+  }
+
+  // ---- corrections -------------------------------------------------------------------------
+
+  correctButtons.forEach((button, label) => {
+    button.addEventListener("click", async () => {
+      if (button.disabled) return;
+      if (await saveExample(label, correctionStatus)) {
+        sayThanks(`Thanks: saved as ${withArticle(label)}.`);
+        onSaved();
+      }
+    });
+  });
+
+  // ---- "Teach me": each digit in turn ------------------------------------------------------
+
+  function showTeachStep() {
+    teachPrompt.textContent = `Draw ${withArticle(teaching.digit)}`;
+    teachProgress.textContent = `${teaching.digit + 1} of 10`;
+    teachStatus.textContent = "";
+    teachStatus.classList.remove("is-error");
+    render();
+  }
+
+  function startTeaching() {
+    if (storeDown) return;
+    onTeach();
+    teaching = { digit: 0, saved: 0 };
+    drawing.clear();
+    teachBar.hidden = false;
+    profileStatus.textContent = "";
+    showTeachStep();
+    byId("pad").scrollIntoView({ block: "center" });
+    teachPrompt.focus({ preventScroll: true });
+  }
+
+  function stopTeaching() {
+    if (teaching === null) return;
+    const saved = teaching.saved;
+    teaching = null;
+    teachBar.hidden = true;
+    if (!storeDown) {
+      profileStatus.classList.remove("is-error");
+      profileStatus.textContent = saved > 0 ? `Thanks: ${plural(saved, "new example")}.` : "";
+    }
+    render();
+  }
+
+  function nextStep() {
+    drawing.clear();
+    if (teaching.digit === 9) {
+      stopTeaching();
+      teachButton.focus();
+      return;
+    }
+    teaching.digit += 1;
+    showTeachStep();
+  }
+
+  teachButton.addEventListener("click", startTeaching);
+  teachSkip.addEventListener("click", () => teaching !== null && nextStep());
+  teachStop.addEventListener("click", () => {
+    stopTeaching();
+    teachButton.focus();
+  });
+  teachNext.addEventListener("click", async () => {
+    if (teaching === null || !drawing.hasInk()) return;
+    const round = teaching;
+    if ((await saveExample(round.digit, teachStatus)) && teaching === round) {
+      round.saved += 1;
+      nextStep();
+    }
+  });
+
+  // ---- "Forget me", after an inline confirmation ---------------------------------------------
+
+  forgetButton.addEventListener("click", () => {
+    forgetQuestion.textContent = `Delete ${plural(total(), "example")}?`;
+    forgetConfirm.hidden = false;
+    forgetButton.hidden = true;
+    forgetNo.focus();
+  });
+
+  function closeConfirm() {
+    forgetConfirm.hidden = true;
+    forgetButton.hidden = false;
+  }
+
+  forgetNo.addEventListener("click", () => {
+    closeConfirm();
+    forgetButton.focus();
+  });
+
+  forgetYes.addEventListener("click", async () => {
+    if (id === null) {
+      closeConfirm();
+      return;
+    }
+    forgetYes.disabled = true;
+    const result = await call("DELETE", `${PROFILES_URL}/${encodeURIComponent(id)}`);
+    forgetYes.disabled = false;
+    closeConfirm();
+    if (result.ok || result.status === 404) {
+      // 404: already gone from the server; either way nothing of it is left.
+      forgetLocally();
+      stopTeaching();
+      profileStatus.classList.remove("is-error");
+      profileStatus.textContent =
+        "Forgotten: your examples are deleted from the server and the id from this browser.";
+      showCounts();
+      teachButton.focus();
+    } else if (result.status === 503) {
+      storeUnavailable();
+    } else {
+      sayProblem(profileStatus, `Nothing was deleted. ${storeFailure(result.status, result.body.detail)}`);
+      forgetButton.focus();
+    }
+  });
+
+  // ---- what the rest of the page asks and tells ----------------------------------------------
+
+  /** The id to send with a request to `url`, when there is one and the endpoint takes it. */
+  async function profileFor(url) {
+    if (id === null) return undefined;
+    const accepted = await acceptsField(url, "profile");
+    return accepted && id !== null ? id : undefined;
+  }
+
+  function drawingChanged(ink) {
+    hasInk = ink;
+    render();
+  }
+
+  function modeChanged(mode, ink) {
+    digitMode = mode === "digit";
+    hasInk = ink;
+    if (!digitMode) stopTeaching();
+    render();
+  }
+
+  showCounts();
+  loadCounts().then((known) => {
+    if (!known) sayProblem(profileStatus, "Couldn't read your examples' counts from the server.");
+  });
+  return { profileFor, drawingChanged, modeChanged };
+}

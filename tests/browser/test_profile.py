@@ -1,0 +1,287 @@
+"""Corrections and the browser's own profile in a real Chromium, against the real store (a fresh
+SQLite file per test session, see conftest.py): "Wrong? It was a ...", the "Your handwriting"
+panel, "Teach me", "Forget me", and a store that cannot store.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.browser.test_page import (
+    ANSWER_TIMEOUT_MS,
+    DIGIT_STROKES,
+    PREDICT_PATH,
+    ConsoleWatch,
+    draw_with_mouse,
+    pad_ink_box,
+    wait_for_answer,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Request, Route
+
+pytestmark = pytest.mark.browser
+
+STORAGE_KEY = "digits.profile"
+PRIVACY = (
+    "Each correction stores the 28x28 image the network saw, your label, the strokes and the "
+    "time, on this server, under a random id kept in this browser. Nothing else: no address, "
+    "no name."
+)
+
+
+def stored_id(page: Page) -> str | None:
+    value: str | None = page.evaluate(f"() => localStorage.getItem('{STORAGE_KEY}')")
+    return value
+
+
+def counts(page: Page) -> list[int]:
+    return [
+        int(page.get_by_test_id(f"profile-count-{digit}").get_attribute("data-count") or "-1")
+        for digit in range(10)
+    ]
+
+
+def wait_for_thanks(page: Page, text: str) -> None:
+    """Wait for the correction to be stored (the panel's count may show it a moment earlier)."""
+    page.wait_for_function(
+        "(text) => document.querySelector('[data-testid=correction-status]').textContent === text",
+        arg=text,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+
+
+def wait_for_count(page: Page, digit: int, count: int) -> None:
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=profile-count-{digit}]').dataset.count"
+        f" === '{count}'",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+
+
+def server_profile(live_server: str, profile: str) -> tuple[int, dict[str, Any]]:
+    """GET /api/profiles/{profile} from outside the browser: (status, body)."""
+    try:
+        with urllib.request.urlopen(f"{live_server}/api/profiles/{profile}") as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, {}
+
+
+def open_page(new_page: Callable[..., Page]) -> Page:
+    """The drawing page in a fresh browser context: no profile yet."""
+    page = new_page()
+    page.goto("/")
+    page.wait_for_load_state("load")
+    return page
+
+
+def test_panel_says_what_is_stored_and_where(page: Page) -> None:
+    panel = page.get_by_test_id("profile")
+    assert "Your handwriting" in panel.inner_text()
+    assert PRIVACY in " ".join(panel.inner_text().split())
+    assert counts(page) == [0] * 10
+    assert page.get_by_test_id("forget").is_disabled(), "nothing to forget yet"
+    assert all(page.get_by_test_id(f"correct-{d}").is_disabled() for d in range(10)), "no drawing"
+
+
+def test_correction_makes_a_profile_that_only_this_browser_has(
+    new_page: Callable[..., Page], live_server: str
+) -> None:
+    page = open_page(new_page)
+    assert stored_id(page) is None
+    draw_with_mouse(page, DIGIT_STROKES[1])
+    wait_for_answer(page)
+    predictions: list[Request] = []
+    page.on("request", lambda r: predictions.append(r) if r.url.endswith(PREDICT_PATH) else None)
+
+    page.get_by_test_id("correct-7").click()
+
+    wait_for_thanks(page, "Thanks: saved as a 7.")
+    assert counts(page) == [0] * 7 + [1, 0, 0]
+    profile = stored_id(page)
+    assert profile, "the id is kept in localStorage"
+    status, body = server_profile(live_server, profile)
+    assert status == 200
+    assert body["per_digit"] == [0] * 7 + [1, 0, 0]
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=prediction]').dataset.state === 'ready'"
+    )
+    assert predictions, "the answer is asked again at once"
+    assert "1 example" in page.get_by_test_id("profile-summary").inner_text()
+
+    # Another browser knows nothing of it.
+    other = open_page(new_page)
+    assert stored_id(other) is None
+    assert counts(other) == [0] * 10
+    assert other.get_by_test_id("forget").is_disabled()
+
+    # The same browser, reloaded, still has it.
+    page.reload()
+    wait_for_count(page, 7, 1)
+
+    # Forget me: an inline confirmation, then gone from the server and from the browser.
+    page.get_by_test_id("forget").click()
+    confirm = page.get_by_test_id("forget-confirm")
+    assert confirm.is_visible()
+    assert "Delete 1 example?" in confirm.inner_text()
+    page.get_by_test_id("forget-no").click()
+    assert not confirm.is_visible()
+    assert server_profile(live_server, profile)[0] == 200, "No keeps everything"
+
+    page.get_by_test_id("forget").click()
+    page.get_by_test_id("forget-yes").click()
+    page.wait_for_function(f"() => localStorage.getItem('{STORAGE_KEY}') === null")
+    assert server_profile(live_server, profile)[0] == 404
+    assert counts(page) == [0] * 10
+    assert page.get_by_test_id("forget").is_disabled()
+    assert "Forgotten" in page.get_by_test_id("profile-status").inner_text()
+
+
+def test_an_eight_is_saved_as_an_eight(new_page: Callable[..., Page]) -> None:
+    page = open_page(new_page)
+    draw_with_mouse(page, DIGIT_STROKES[3])
+    wait_for_answer(page)
+    page.get_by_test_id("correct-8").click()
+    wait_for_thanks(page, "Thanks: saved as an 8.")
+    assert counts(page)[8] == 1
+    forget(page)
+
+
+def test_an_id_the_server_does_not_know_is_replaced(
+    new_page: Callable[..., Page], console: ConsoleWatch, live_server: str
+) -> None:
+    console.expect("status of 404")  # the page's look-up of the unknown id, on purpose
+    page = new_page()
+    page.add_init_script(f"localStorage.setItem('{STORAGE_KEY}', 'no-such-profile')")
+    page.goto("/")
+    page.wait_for_function(f"() => localStorage.getItem('{STORAGE_KEY}') === null")
+
+    draw_with_mouse(page, DIGIT_STROKES[4])
+    wait_for_answer(page)
+    page.get_by_test_id("correct-4").click()
+    wait_for_thanks(page, "Thanks: saved as a 4.")
+    profile = stored_id(page)
+    assert profile and profile != "no-such-profile"
+    assert server_profile(live_server, profile)[1]["per_digit"][4] == 1
+    forget(page)
+
+
+def test_teach_me_asks_for_each_digit_in_turn(
+    new_page: Callable[..., Page], live_server: str
+) -> None:
+    page = open_page(new_page)
+    page.get_by_test_id("mode-number").click()
+
+    page.get_by_test_id("teach").click()
+
+    assert page.get_by_test_id("mode-digit").get_attribute("aria-pressed") == "true"
+    prompt = page.get_by_test_id("teach-prompt")
+    assert prompt.inner_text() == "Draw a 0"
+    assert page.get_by_test_id("teach-next").is_disabled(), "nothing drawn yet"
+    draw_with_mouse(page, DIGIT_STROKES[0])
+    page.get_by_test_id("teach-next").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=teach-prompt]').textContent === 'Draw a 1'"
+    )
+    assert pad_ink_box(page) is None, "the pad is cleared between digits"
+    wait_for_count(page, 0, 1)
+
+    for expected in range(1, 8):  # skip 1 to 7
+        assert prompt.inner_text() == f"Draw a {expected}"
+        page.get_by_test_id("teach-skip").click()
+    assert prompt.inner_text() == "Draw an 8"
+    draw_with_mouse(page, DIGIT_STROKES[8])
+    page.get_by_test_id("teach-next").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=teach-prompt]').textContent === 'Draw a 9'"
+    )
+    page.get_by_test_id("teach-stop").click()
+
+    assert not page.get_by_test_id("teach-bar").is_visible()
+    assert counts(page) == [1, 0, 0, 0, 0, 0, 0, 0, 1, 0]
+    profile = stored_id(page)
+    assert profile
+    assert server_profile(live_server, profile)[1]["per_digit"] == counts(page)
+    assert "2 new examples" in page.get_by_test_id("profile-status").inner_text()
+    forget(page)
+
+
+def test_a_store_that_cannot_store_turns_corrections_off(
+    new_page: Callable[..., Page], console: ConsoleWatch
+) -> None:
+    console.expect("status of 503")
+    page = open_page(new_page)
+    page.route(
+        "**/api/profiles",
+        lambda route: route.fulfill(status=503, json={"detail": "the example store is unavailable"}),
+    )
+    draw_with_mouse(page, DIGIT_STROKES[2])
+    wait_for_answer(page)
+
+    page.get_by_test_id("correct-2").click()
+
+    page.wait_for_function("() => document.querySelector('[data-testid=correct-2]').disabled")
+    assert "can't store examples right now" in page.get_by_test_id("profile-status").inner_text()
+    assert "can't store examples" in page.get_by_test_id("correct-5").get_attribute("title")  # type: ignore[operator]
+    assert stored_id(page) is None
+    page.keyboard.press("Escape")
+    draw_with_mouse(page, DIGIT_STROKES[7])
+    assert wait_for_answer(page) == "7", "prediction keeps working"
+    assert all(page.get_by_test_id(f"correct-{d}").is_disabled() for d in range(10))
+    assert page.get_by_test_id("teach").is_disabled()
+
+
+def test_profile_goes_with_the_prediction_once_the_server_takes_it(
+    new_page: Callable[..., Page],
+) -> None:
+    """The page reads the server's OpenAPI schema to know whether /api/predict takes "profile".
+    Here the schema says it does and the field is taken off again on the way to the real server,
+    so the page's side is checked before the server's is there."""
+    page = open_page(new_page)
+    page.route("**/openapi.json", accepting_profile)
+    sent: list[dict[str, Any]] = []
+
+    def strip_profile(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        sent.append(dict(body))
+        body.pop("profile", None)
+        route.continue_(post_data=json.dumps(body))
+
+    page.route(f"**{PREDICT_PATH}", strip_profile)
+    draw_with_mouse(page, DIGIT_STROKES[1])
+    wait_for_answer(page)
+    assert all("profile" not in body for body in sent), "no profile yet, nothing to send"
+
+    page.get_by_test_id("correct-1").click()
+    wait_for_thanks(page, "Thanks: saved as a 1.")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=prediction]').dataset.state === 'ready'"
+    )
+    assert sent[-1].get("profile") == stored_id(page), "asked again at once, with the profile"
+    forget(page)
+
+
+def accepting_profile(route: Route) -> None:
+    """The real OpenAPI document, with "profile" added to /api/predict's JSON body."""
+    response = route.fetch()
+    document = response.json()
+    body = document["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]
+    schema = body["schema"]
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].split("/")[-1]]
+    schema.setdefault("properties", {})["profile"] = {"type": "string"}
+    route.fulfill(response=response, json=document)
+
+
+def forget(page: Page) -> None:
+    """Delete the page's profile through the panel (leave the store as it was)."""
+    page.get_by_test_id("forget").click()
+    page.get_by_test_id("forget-yes").click()
+    page.wait_for_function(f"() => localStorage.getItem('{STORAGE_KEY}') === null")
