@@ -179,7 +179,7 @@ class TrainConfig:
         default=None,
         metadata={
             "help": "write loss, accuracy, gradient-norm and learning-rate curves (SVG) into "
-            "this folder (default: none)"
+            "this folder (default: no curves)"
         },
     )
 
