@@ -31,6 +31,7 @@ from model.resources import shipped_weights
 from model.serving.predictor import Predictor
 from model.serving.preprocess import PreprocessError, image_to_mnist
 from model.serving.segment import read_number_image, verdict_of
+from model.serving.verdict import DIGIT
 from model.training import train
 from model.training.config import add_config_flags, config_from_args
 
@@ -169,11 +170,14 @@ def run_predict(args: argparse.Namespace) -> int:
                         "digit": result.digit,
                         "confidence": result.confidence,
                         "probabilities": result.probabilities,
+                        "verdict": result.verdict,
                     }
                 )
             )
         else:
-            print(f"{path}: {result.digit}  ({result.confidence * 100:.1f}%)")
+            # The verdict only when it is news: "digit" is what a reading already says.
+            note = "" if result.verdict == DIGIT else f"  {result.verdict}"
+            print(f"{path}: {result.digit}  ({result.confidence * 100:.1f}%){note}")
     return 1 if failures else 0
 
 

@@ -60,12 +60,23 @@ class BatchInput(BaseModel):
     instances: list[ImageInput] = Field(min_length=1)
 
 
+VERDICT_DESCRIPTION = (
+    'Whether the drawing is one digit: "digit"; "not_a_digit" (a dot, a dash, a scribble, a '
+    'blob, a letter); "several_digits" (two or more digits side by side, such as "11"). A '
+    "separate classifier decides (see `verdict` in GET /api/model); `digit`, `confidence` and "
+    '`probabilities` are the network\'s reading either way. Always "digit" when the weight '
+    "file has no verdict classifier."
+)
+VERDICT_EXAMPLES = ["digit", "not_a_digit", "several_digits"]
+
+
 class PredictResponse(BaseModel):
     digit: int = Field(ge=0, le=9, description="The most likely digit.")
     confidence: float = Field(ge=0, le=1, description="Its probability.")
     probabilities: list[float] = Field(
         min_length=10, max_length=10, description="One per digit 0..9, summing to 1."
     )
+    verdict: DigitVerdict = Field(description=VERDICT_DESCRIPTION, examples=VERDICT_EXAMPLES)
     input: list[list[int]] = Field(
         description="The 28x28 image the network saw, 0..255 ink high, before normalisation."
     )
@@ -93,6 +104,31 @@ class ModelInfo(BaseModel):
     )
     weights_file: str
     weights_sha256: str
+    verdict: VerdictInfo = Field(description="The classifier behind each prediction's `verdict`.")
+
+
+class VerdictInfo(BaseModel):
+    available: bool = Field(
+        description='False: the weight file has no verdict classifier, so every verdict is "digit".'
+    )
+    detail: str = Field(description="One sentence saying which, for people.")
+    layer_sizes: list[int] | None = Field(
+        default=None, description="The classifier's MLP: 784 grey levels + features -> 3 classes."
+    )
+    features: list[str] | None = Field(
+        default=None, description="The structural features after the 784 grey levels."
+    )
+    thresholds: dict[str, float] | None = Field(
+        default=None,
+        description="The smallest probability of not_a_digit (several_digits) that gives that "
+        "verdict, chosen so at most 1% of held-out writers' real digits are refused.",
+    )
+    rates: dict[str, Any] | None = Field(
+        default=None,
+        description="Measured on writers never trained on: `refused` real digits, `caught` "
+        "non-digits and digit groups per kind, `named` (given their own verdict), `counts`.",
+    )
+    created: str | None = Field(default=None, description="When it was fitted (ISO 8601, UTC).")
 
 
 # ---------------------------------------------------------------- looking inside the network
@@ -105,6 +141,7 @@ class ExplainResponse(BaseModel):
     probabilities: list[float] = Field(
         min_length=10, max_length=10, description="One per digit 0..9, summing to 1."
     )
+    verdict: DigitVerdict = Field(description=VERDICT_DESCRIPTION, examples=VERDICT_EXAMPLES)
     saliency: list[list[float]] = Field(
         description="28x28: the gradient of the predicted digit's score (its logit) with "
         "respect to each input pixel, per 0..255 grey level. Positive: more ink there would "

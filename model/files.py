@@ -5,6 +5,10 @@ with the format's name and version and a SHA-256 over the arrays.
 - A weight file ("digits-mlp") holds `dense{i}.W`, `dense{i}.b` and metadata describing the
   network (layer sizes, activation, normalisation mean/std, config, history, metrics, data
   checksums, creation time); `load_weights` rebuilds the network from it alone.
+  It may also hold optional models beside the network, each a *group* of arrays named
+  `group/name` (e.g. `verdict/dense0.W`, model/serving/verdict.py) with its description under
+  metadata[group]. They are listed in `shapes` and covered by the checksum like the network's
+  arrays; a file without them loads as before. `save_group` adds or replaces one.
 - A checkpoint ("digits-checkpoint") holds whatever `model.training.checkpoint` needs to
   continue a run exactly where it stopped.
 Loading never unpickles (`allow_pickle=False`) and checks shapes and the checksum, so a
@@ -20,6 +24,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,8 @@ CHECKPOINT_VERSION = 1
 METADATA_KEY = "metadata"
 # What a weight file may store its arrays as; loading casts them back to float32.
 STORAGE_DTYPES = ("float32", "float16")
+# `group/name`: an array of an optional model stored beside the network (not a network array).
+GROUP_SEPARATOR = "/"
 
 
 class WeightFileError(ValueError):
@@ -197,6 +204,12 @@ def save_weights(
     return full
 
 
+# The metadata fields that describe the arrays: only writing the arrays may change them.
+_PROTECTED = frozenset(
+    {"format", "format_version", "layer_sizes", "shapes", "dtype", "storage_dtype", "arrays_sha256"}
+)
+
+
 def update_metadata(path: Path, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Add or replace metadata `fields` of a weight file, atomically; the arrays stay as they are.
 
@@ -206,25 +219,47 @@ def update_metadata(path: Path, fields: Mapping[str, Any]) -> dict[str, Any]:
     path = Path(path)
     arrays = read_npz(path)
     metadata = decode_metadata(path, arrays)
-    protected = {
-        "format",
-        "format_version",
-        "layer_sizes",
-        "shapes",
-        "dtype",
-        "storage_dtype",
-        "arrays_sha256",
-    }
-    if protected & set(fields):
-        raise WeightFileError(f"{path}: cannot change {sorted(protected & set(fields))}")
+    if _PROTECTED & set(fields):
+        raise WeightFileError(f"{path}: cannot change {sorted(_PROTECTED & set(fields))}")
     metadata.update(fields)
     arrays[METADATA_KEY] = encode_metadata(metadata)
     atomic_write_npz(path, arrays)
     return metadata
 
 
+@dataclass(frozen=True)
+class WeightFile:
+    """A loaded weight file: the network, its metadata, and any optional groups of arrays
+    (`groups["verdict"]["dense0.W"]` for the array `verdict/dense0.W`), as float32."""
+
+    network: MLP
+    metadata: dict[str, Any]
+    groups: dict[str, dict[str, NDArray[np.float32]]]
+
+
+def split_groups(
+    arrays: Mapping[str, NDArray[Any]],
+) -> tuple[dict[str, NDArray[Any]], dict[str, dict[str, NDArray[Any]]]]:
+    """(the network's arrays, {group: {name: array}}) from a weight file's arrays."""
+    network: dict[str, NDArray[Any]] = {}
+    groups: dict[str, dict[str, NDArray[Any]]] = {}
+    for key, array in arrays.items():
+        group, separator, name = key.partition(GROUP_SEPARATOR)
+        if separator:
+            groups.setdefault(group, {})[name] = array
+        else:
+            network[key] = array
+    return network, groups
+
+
 def load_weights(path: Path) -> tuple[MLP, dict[str, Any]]:
     """Rebuild the network a weight file describes, after checking it end to end."""
+    loaded = read_weight_file(path)
+    return loaded.network, loaded.metadata
+
+
+def read_weight_file(path: Path) -> WeightFile:
+    """The network, metadata and optional groups of a weight file, checked end to end."""
     path = Path(path)
     arrays = read_npz(path)
     metadata = decode_metadata(path, arrays)
@@ -247,11 +282,58 @@ def load_weights(path: Path) -> tuple[MLP, dict[str, Any]]:
         raise WeightFileError(f"{path}: weights must be floating point, found {found}")
     if arrays_checksum(arrays) != checksum:
         raise WeightFileError(f"{path}: checksum mismatch, the weights are corrupted")
+    network_arrays, groups = split_groups(arrays)
     try:
-        network.load_parameters(arrays)
+        network.load_parameters(network_arrays)
     except ValueError as error:
         raise WeightFileError(f"{path}: {error}") from None
-    for name, array in network.parameters().items():
+    loaded = {
+        group: {name: a.astype(np.float32) for name, a in members.items()}
+        for group, members in groups.items()
+    }
+    every = [*network.parameters().items()]
+    every += [(f"{g}{GROUP_SEPARATOR}{n}", a) for g, m in loaded.items() for n, a in m.items()]
+    for name, array in every:
         if not np.all(np.isfinite(array)):
             raise WeightFileError(f"{path}: {name} holds NaN or infinite values")
-    return network, metadata
+    return WeightFile(network, metadata, loaded)
+
+
+def save_group(
+    path: Path,
+    group: str,
+    arrays: Mapping[str, NDArray[Any]],
+    description: Mapping[str, Any],
+    storage_dtype: str | None = None,
+) -> dict[str, Any]:
+    """Add (or replace) an optional group of arrays in a weight file, atomically.
+
+    The file is checked first (`read_weight_file`); the group's old arrays go, the new ones are
+    stored as `group/name` (in `storage_dtype`, default: the file's own), `description` becomes
+    metadata[group], and `shapes` and the checksum are rewritten to cover them. The network's
+    arrays and the rest of the metadata are kept byte for byte. Returns the new metadata.
+    """
+    path = Path(path)
+    if not group or GROUP_SEPARATOR in group or group in _PROTECTED:
+        raise WeightFileError(f"{group!r} cannot name a group of arrays")
+    metadata = read_weight_file(path).metadata  # refuses a damaged file before writing
+    stored = read_npz(path)
+    stored.pop(METADATA_KEY)
+    network_arrays, groups = split_groups(stored)
+    groups.pop(group, None)
+    dtype = np.dtype(storage_dtype or metadata.get("storage_dtype", "float32"))
+    with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
+        new = {name: np.ascontiguousarray(value, dtype=dtype) for name, value in arrays.items()}
+    for name, array in new.items():
+        if GROUP_SEPARATOR in name or not np.all(np.isfinite(array)):
+            raise WeightFileError(f"{group}{GROUP_SEPARATOR}{name}: bad name, or not finite")
+    groups[group] = new
+    every = dict(network_arrays)
+    every.update(
+        {f"{g}{GROUP_SEPARATOR}{n}": a for g, members in groups.items() for n, a in members.items()}
+    )
+    metadata[group] = dict(description)
+    metadata["shapes"] = {name: list(a.shape) for name, a in every.items()}
+    metadata["arrays_sha256"] = arrays_checksum(every)
+    atomic_write_npz(path, {**every, METADATA_KEY: encode_metadata(metadata)})
+    return metadata

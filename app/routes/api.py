@@ -47,6 +47,7 @@ def to_response(prediction: Prediction) -> PredictResponse:
         digit=prediction.digit,
         confidence=prediction.confidence,
         probabilities=prediction.probabilities,
+        verdict=prediction.verdict,
         input=prediction.pixels.tolist(),
     )
 

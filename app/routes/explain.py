@@ -52,6 +52,7 @@ def to_explain_response(explanation: Explanation) -> ExplainResponse:
     return ExplainResponse(
         digit=explanation.digit,
         probabilities=explanation.probabilities,
+        verdict=explanation.verdict,
         saliency=rounded(explanation.saliency),
         grad_x_input=rounded(explanation.grad_x_input),
         activations=[rounded(layer) for layer in explanation.activations],

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.serving.predictor import Predictor
+from model.serving.verdict import Verdict
 
 Pixels = NDArray[np.uint8]
 
@@ -22,6 +23,7 @@ class Explanation:
 
     digit: int
     probabilities: list[float]
+    verdict: Verdict  # "digit", "not_a_digit" or "several_digits": model.serving.verdict
     saliency: NDArray[np.float32]  # (28, 28): d(score of `digit`) / d(pixel), per 0..255 unit
     grad_x_input: NDArray[np.float32]  # (28, 28): saliency * pixel, how much each pixel added
     activations: list[NDArray[np.float32]]  # one (units,) vector per hidden layer
@@ -73,6 +75,7 @@ def explain(predictor: Predictor, pixels: Pixels) -> Explanation:
     return Explanation(
         digit=prediction.digit,
         probabilities=prediction.probabilities,
+        verdict=prediction.verdict,
         saliency=saliency,
         grad_x_input=saliency * pixels.astype(np.float32),
         activations=[h[0].astype(np.float32) for h in hidden],

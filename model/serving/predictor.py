@@ -2,7 +2,9 @@
 
 A batch goes through the network's own forward pass (with `model.fast`'s layers); one image,
 what /api/predict serves, through `model.fast.single_image`, which reads only the weight rows
-of non-zero inputs.
+of non-zero inputs. Every prediction also carries the verdict of `model.serving.verdict`
+("digit", "not_a_digit" or "several_digits") when the weight file holds that classifier, and
+"digit" when it does not.
 """
 
 from __future__ import annotations
@@ -19,24 +21,31 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.data.mnist import sha256_file
+from model.fast.shared_first_layer import SharedFirstLayer
 from model.fast.single_image import SingleImageForward, softmax_row
 from model.fast.training import use_fast_layers
-from model.files import WeightFileError, load_weights
+from model.files import WeightFileError, read_weight_file
 from model.nn.losses import softmax
 from model.nn.mlp import MLP
 from model.serving.preprocess import normalize
+from model.serving.verdict import DIGIT, GROUP, Verdict, VerdictModel
 
 Array = NDArray[np.floating]
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One image's result; `pixels` is the 28x28 uint8 input exactly as the network saw it."""
+    """One image's result; `pixels` is the 28x28 uint8 input exactly as the network saw it.
+
+    `verdict` says whether the drawing is one digit at all: "digit", "not_a_digit" or
+    "several_digits" (`model.serving.verdict`); `digit` is the network's reading either way.
+    """
 
     digit: int
     confidence: float
     probabilities: list[float]
     pixels: NDArray[np.uint8]
+    verdict: Verdict = DIGIT
 
 
 class Predictor:
@@ -45,8 +54,16 @@ class Predictor:
     Gradient work (saliency, attacks) goes through `gradient_network()`, never `network`.
     """
 
-    def __init__(self, network: MLP, metadata: dict[str, Any], path: Path, sha256: str) -> None:
+    def __init__(
+        self,
+        network: MLP,
+        metadata: dict[str, Any],
+        path: Path,
+        sha256: str,
+        verdict: VerdictModel | None = None,
+    ) -> None:
         self.network = use_fast_layers(network)
+        self.verdict = verdict  # None: the file has no verdict classifier, every verdict "digit"
         self.metadata = metadata
         self.path = path
         self.sha256 = sha256
@@ -62,11 +79,28 @@ class Predictor:
         self._gradient_lock = threading.Lock()
         self._gradient_copy: MLP | None = None
         self._single_image = SingleImageForward(network, self.mean, self.std)
+        # With a verdict classifier, one image's first layers come from one gather of weight
+        # rows for both networks (model.fast.shared_first_layer).
+        self._shared = (
+            None
+            if verdict is None
+            else SharedFirstLayer(
+                self._single_image, verdict.single.pixel_weights, verdict.single.first_bias
+            )
+        )
 
     @classmethod
     def from_file(cls, path: Path) -> Predictor:
-        network, metadata = load_weights(path)
-        return cls(network, metadata, Path(path), sha256_file(path))
+        loaded = read_weight_file(path)
+        verdict = None
+        if GROUP in loaded.groups:
+            try:
+                verdict = VerdictModel.from_arrays(
+                    loaded.groups[GROUP], loaded.metadata.get(GROUP, {})
+                )
+            except ValueError as error:
+                raise WeightFileError(f"{path}: bad verdict classifier: {error}") from None
+        return cls(loaded.network, loaded.metadata, Path(path), sha256_file(path), verdict)
 
     @contextmanager
     def gradient_network(self) -> Iterator[MLP]:
@@ -108,16 +142,33 @@ class Predictor:
         """Score a list of 28x28 uint8 images in one batch, in order."""
         if not images:
             return []
+        verdicts: list[Verdict]
         if len(images) == 1:
             # One drawing, what /api/predict serves: its ten logits as Python floats (float64)
             # skip the half-dozen NumPy calls of the batch softmax, a sixth of the whole pass.
-            logits = self._single_image.logits(images[0]).tolist()
+            if self._shared is None or self.verdict is None:
+                logits = self._single_image.logits(images[0]).tolist()
+                verdicts = [DIGIT]
+            else:
+                digit_logits, verdict_first = self._shared.forward(images[0])
+                logits = digit_logits.tolist()
+                single = self.verdict.single
+                verdicts = [single.decide_logits(single.logits_after(verdict_first, images[0]))]
             rows = [softmax_row(logits, self.temperature)]
         else:
             rows = self.probabilities(images).tolist()
+            verdicts = (
+                self.verdict.verdicts(np.stack(images)) if self.verdict else [DIGIT] * len(images)
+            )
         return [
-            Prediction(digit=p.index(max(p)), confidence=max(p), probabilities=p, pixels=image)
-            for p, image in zip(rows, images, strict=True)
+            Prediction(
+                digit=p.index(max(p)),
+                confidence=max(p),
+                probabilities=p,
+                pixels=image,
+                verdict=verdict,
+            )
+            for p, image, verdict in zip(rows, images, verdicts, strict=True)
         ]
 
     def info(self) -> dict[str, Any]:
@@ -134,4 +185,22 @@ class Predictor:
             "temperature": self.temperature,
             "weights_file": self.path.name,
             "weights_sha256": self.sha256,
+            "verdict": self.verdict_info(),
+        }
+
+    def verdict_info(self) -> dict[str, Any]:
+        """What /api/model says about the verdict classifier, or that the file has none."""
+        if self.verdict is None:
+            return {
+                "available": False,
+                "detail": f"{self.path.name} has no verdict classifier: every verdict is "
+                '"digit" (add one with `python -m model.training.verdict`)',
+            }
+        stored = self.metadata.get(GROUP, {})
+        return {
+            "available": True,
+            "detail": "a separate classifier says whether a drawing is one digit",
+            **self.verdict.metadata(),
+            "rates": stored.get("rates"),
+            "created": stored.get("created"),
         }

@@ -21,7 +21,7 @@ Sample = tuple[np.ndarray, np.ndarray]
 
 
 def assert_prediction(body: dict, digit: int | None = None) -> None:
-    assert set(body) == {"digit", "confidence", "probabilities", "input"}
+    assert set(body) == {"digit", "confidence", "probabilities", "verdict", "input"}
     assert len(body["probabilities"]) == 10
     assert sum(body["probabilities"]) == pytest.approx(1.0, abs=1e-9)
     assert body["confidence"] == max(body["probabilities"])

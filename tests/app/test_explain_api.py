@@ -53,7 +53,14 @@ def test_explain_shapes(client: TestClient, test_sample: Sample) -> None:
     response = client.post("/api/explain", json={"pixels": images[0].tolist()})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"digit", "probabilities", "saliency", "grad_x_input", "activations"}
+    assert set(body) == {
+        "digit",
+        "probabilities",
+        "verdict",
+        "saliency",
+        "grad_x_input",
+        "activations",
+    }
     assert body["digit"] == labels[0]
     assert len(body["probabilities"]) == 10
     assert sum(body["probabilities"]) == pytest.approx(1.0, abs=1e-9)

@@ -34,6 +34,7 @@ MIN_CASES = {  # the fuzzed operations
     "POST /api/predict/batch": 150,
     "POST /api/explain": 150,
     "POST /api/adversarial": 150,
+    "POST /api/number": 150,
 }
 RESPONSE_SECONDS = 2.0  # "quickly": every answer, whatever was sent
 
@@ -93,6 +94,7 @@ def test_fuzzed_schema_has_every_operation() -> None:
         "POST /api/predict/batch",
         "POST /api/explain",
         "POST /api/adversarial",
+        "POST /api/number",
         "GET /api/model",
         "GET /api/model/report",
         "GET /healthz",
@@ -106,11 +108,19 @@ def test_fuzzed_schema_has_every_operation() -> None:
         method, path = label.split()
         assert schema[path][method].label == label
     raw = schema.raw_schema
-    for path in ("/api/predict", "/api/predict/batch", "/api/explain", "/api/adversarial"):
+    for path in (
+        "/api/predict",
+        "/api/predict/batch",
+        "/api/explain",
+        "/api/adversarial",
+        "/api/number",
+    ):
         assert {"200", "400", "413", "415", "422"} <= set(raw["paths"][path]["post"]["responses"])
 
 
-@pytest.mark.parametrize("path", ["/api/predict/batch", "/api/explain", "/api/adversarial"])
+@pytest.mark.parametrize(
+    "path", ["/api/predict/batch", "/api/explain", "/api/adversarial", "/api/number"]
+)
 def test_hand_written_body_schemas_are_self_contained(path: str) -> None:
     """Every `$ref` in a hand-written request body must resolve inside the document."""
     text = str(schema.raw_schema["paths"][path]["post"]["requestBody"])

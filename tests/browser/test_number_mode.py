@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -65,7 +66,7 @@ def draw_pixels(page: Page, strokes: Sequence[PixelStroke], size: tuple[int, int
         screen = [(box["x"] + x * scale_x, box["y"] + y * scale_y) for x, y in stroke]
         page.mouse.move(*screen[0])
         page.mouse.down()
-        for (x0, y0), (x1, y1) in zip(screen, screen[1:], strict=False):
+        for (x0, y0), (x1, y1) in itertools.pairwise(screen):
             steps = max(1, math.ceil(math.dist((x0, y0), (x1, y1)) / MOUSE_STEP))
             for i in range(1, steps + 1):
                 page.mouse.move(x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps)
@@ -86,7 +87,8 @@ def wait_for_number(page: Page) -> str:
     number = page.get_by_test_id("number")
     state = number.get_attribute("data-state")
     assert state == "ready", (
-        f"expected a number, got state {state!r}: " + page.get_by_test_id("number-verdict").inner_text()
+        f"expected a number, got state {state!r}: "
+        + page.get_by_test_id("number-verdict").inner_text()
     )
     return number.inner_text()
 
@@ -217,8 +219,11 @@ def test_a_piece_that_is_not_a_digit_is_boxed_apart(page: Page) -> None:
     assert unsure.get_attribute("data-verdict") == "not_a_digit"
     assert unsure.locator("text").inner_html() == "?"
     dashes = unsure.locator("rect").evaluate("(rect) => getComputedStyle(rect).strokeDasharray")
-    solid = pieces.nth(0).locator("rect").evaluate("(rect) => getComputedStyle(rect).strokeDasharray")
-    assert dashes not in ("none", "") and solid in ("none", "")
+    solid = (
+        pieces.nth(0).locator("rect").evaluate("(rect) => getComputedStyle(rect).strokeDasharray")
+    )
+    assert dashes not in ("none", "")
+    assert solid in ("none", "")
     assert "?" in page.get_by_test_id("number-verdict").inner_text()
 
 

@@ -168,7 +168,8 @@ def test_an_id_the_server_does_not_know_is_replaced(
     page.get_by_test_id("correct-4").click()
     wait_for_thanks(page, "Thanks: saved as a 4.")
     profile = stored_id(page)
-    assert profile and profile != "no-such-profile"
+    assert profile
+    assert profile != "no-such-profile"
     assert server_profile(live_server, profile)[1]["per_digit"][4] == 1
     forget(page)
 
@@ -220,7 +221,9 @@ def test_a_store_that_cannot_store_turns_corrections_off(
     page = open_page(new_page)
     page.route(
         "**/api/profiles",
-        lambda route: route.fulfill(status=503, json={"detail": "the example store is unavailable"}),
+        lambda route: route.fulfill(
+            status=503, json={"detail": "the example store is unavailable"}
+        ),
     )
     draw_with_mouse(page, DIGIT_STROKES[2])
     wait_for_answer(page)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.browser.test_number_mode import switch_mode, wait_for_number
+from tests.browser.test_number_mode import wait_for_number
 from tests.browser.test_page import (
     DIGIT_STROKES,
     PREDICT_PATH,
@@ -69,7 +69,9 @@ def verdict_classifier(live_server: str) -> None:
         info: dict[str, Any] = json.load(response)
     verdict = info.get("verdict") or {}
     if not verdict.get("available"):
-        pytest.skip(f"the server gives no verdicts yet: {verdict.get('detail', 'no verdict field')}")
+        pytest.skip(
+            f"the server gives no verdicts yet: {verdict.get('detail', 'no verdict field')}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,8 +91,11 @@ def test_not_a_digit_claims_no_digit(page: Page) -> None:
     assert wait_for_answer(page) == "", "no digit claimed"
     assert status(page) == "That doesn't look like a digit."
     assert page.locator("#confidence").inner_text() == ""
-    assert page.get_by_test_id("compact-answer").inner_text().strip().endswith(
-        "That doesn't look like a digit."
+    assert (
+        page.get_by_test_id("compact-answer")
+        .inner_text()
+        .strip()
+        .endswith("That doesn't look like a digit.")
     )
     # The bars stay, muted.
     assert max(float(value) for value in probabilities(page)) > 0.5

@@ -18,8 +18,10 @@ from model.files import (
     encode_metadata,
     load_checkpoint,
     load_weights,
+    read_weight_file,
     round_to_storage,
     save_checkpoint,
+    save_group,
     save_weights,
     update_metadata,
 )
@@ -223,3 +225,102 @@ def test_weight_file_and_checkpoint_are_not_taken_for_each_other(
         load_checkpoint(saved)
     with pytest.raises(WeightFileError, match="not a digits weight file"):
         load_weights(checkpoint)
+
+
+# ------------------------------------------------------------------ optional groups of arrays
+GROUP_ARRAYS = {
+    "dense0.W": np.arange(12, dtype=np.float32).reshape(4, 3) / 7,
+    "dense0.b": np.array([0.5, -1.0, 2.0], dtype=np.float32),
+}
+
+
+def test_a_file_without_groups_loads_with_none(saved: Path) -> None:
+    loaded = read_weight_file(saved)
+    assert loaded.groups == {}
+    assert loaded.metadata["layer_sizes"] == [784, 16, 10]
+
+
+def test_save_group_round_trip_keeps_the_network_byte_for_byte(saved: Path) -> None:
+    before = {name: a.tobytes() for name, a in np.load(saved).items() if name != METADATA_KEY}
+    save_group(saved, "extra", GROUP_ARRAYS, {"thresholds": [0.5]})
+    loaded = read_weight_file(saved)
+    assert set(loaded.groups) == {"extra"}
+    for name, value in GROUP_ARRAYS.items():
+        np.testing.assert_array_equal(loaded.groups["extra"][name], value)
+    assert loaded.metadata["extra"] == {"thresholds": [0.5]}
+    assert loaded.metadata["normalization"] == {"mean": 0.13, "std": 0.31}
+    with np.load(saved) as npz:
+        assert {n: npz[n].tobytes() for n in before} == before
+        assert {"extra/dense0.W", "extra/dense0.b"} <= set(npz.files)
+    network, _ = load_weights(saved)  # the old entry point still works, network only
+    assert network.layer_sizes == (784, 16, 10)
+
+
+def test_the_checksum_covers_the_group(saved: Path) -> None:
+    save_group(saved, "extra", GROUP_ARRAYS, {})
+    arrays = dict(np.load(saved))
+    arrays["extra/dense0.b"] = arrays["extra/dense0.b"] + 1
+    np.savez(saved, **arrays)
+    with pytest.raises(WeightFileError, match="checksum"):
+        read_weight_file(saved)
+
+
+def test_a_group_array_missing_from_the_file_is_refused(saved: Path) -> None:
+    save_group(saved, "extra", GROUP_ARRAYS, {})
+    arrays = dict(np.load(saved))
+    del arrays["extra/dense0.b"]
+    np.savez(saved, **arrays)
+    with pytest.raises(WeightFileError, match="shapes"):
+        read_weight_file(saved)
+
+
+def test_save_group_replaces_the_old_group_and_keeps_others(saved: Path) -> None:
+    save_group(saved, "extra", GROUP_ARRAYS, {"version": 1})
+    save_group(saved, "other", {"w": np.ones(2, np.float32)}, {})
+    save_group(saved, "extra", {"only": np.zeros(3, np.float32)}, {"version": 2})
+    loaded = read_weight_file(saved)
+    assert set(loaded.groups["extra"]) == {"only"}
+    assert set(loaded.groups["other"]) == {"w"}
+    assert loaded.metadata["extra"] == {"version": 2}
+
+
+def test_save_group_stores_in_the_files_precision_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "half.npz"
+    save_weights(path, MLP([784, 8, 10]), {}, storage_dtype="float16")
+    save_group(path, "extra", GROUP_ARRAYS, {})
+    with np.load(path) as npz:
+        assert npz["extra/dense0.W"].dtype == np.float16
+    loaded = read_weight_file(path)
+    assert loaded.groups["extra"]["dense0.W"].dtype == np.float32
+
+
+def test_save_group_refuses_bad_names_values_and_damaged_files(saved: Path) -> None:
+    for group in ("", "a/b", "shapes"):
+        with pytest.raises(WeightFileError, match="cannot name"):
+            save_group(saved, group, GROUP_ARRAYS, {})
+    with pytest.raises(WeightFileError, match="not finite"):
+        save_group(saved, "extra", {"w": np.array([np.inf], np.float32)}, {})
+    saved.write_bytes(saved.read_bytes()[:100])
+    with pytest.raises(WeightFileError):
+        save_group(saved, "extra", GROUP_ARRAYS, {})
+
+
+def test_the_shipped_file_loads_with_and_without_its_verdict_group(tmp_path: Path) -> None:
+    """The shipped file carries the verdict classifier; the same file as it was before (no
+    group, the same format version) still loads, network and metadata alike."""
+    from tests.conftest import SHIPPED_WEIGHTS
+
+    shipped = read_weight_file(SHIPPED_WEIGHTS)
+    assert shipped.metadata["format_version"] == 1
+    assert set(shipped.groups) == {"verdict"}
+    with np.load(SHIPPED_WEIGHTS) as npz:
+        arrays = {n: npz[n] for n in npz.files if n != METADATA_KEY and "/" not in n}
+    metadata = {k: v for k, v in shipped.metadata.items() if k != "verdict"}
+    metadata["shapes"] = {name: list(a.shape) for name, a in arrays.items()}
+    metadata["arrays_sha256"] = arrays_checksum(arrays)
+    old = tmp_path / "old.npz"
+    atomic_write_npz(old, {**arrays, METADATA_KEY: encode_metadata(metadata)})
+    before = read_weight_file(old)
+    assert before.groups == {}
+    for name, value in shipped.network.parameters().items():
+        np.testing.assert_array_equal(before.network.parameters()[name], value)

@@ -9,9 +9,11 @@ import pytest
 
 import model.fast.single_image
 from model.data.mnist import load_mnist
+from model.files import WeightFileError, save_group, save_weights
 from model.nn.losses import softmax
 from model.nn.mlp import MLP
 from model.serving.predictor import Predictor
+from model.serving.verdict import DIGIT, FEATURES, Thresholds, VerdictModel
 from tests.conftest import SAMPLE_DIR, SHIPPED_WEIGHTS
 
 Sample = tuple[np.ndarray, np.ndarray]
@@ -154,3 +156,72 @@ def test_temperature_scales_the_logits(sample: Sample) -> None:
 
 def test_empty_list_gives_no_predictions(shipped: Predictor) -> None:
     assert shipped.predict([]) == []
+
+
+# ------------------------------------------------------------------ the verdict
+def with_verdict(dtype: type[np.floating]) -> Predictor:
+    """small_predictor plus a random verdict classifier, its thresholds at the sample's
+    probability quantiles so that all three verdicts occur."""
+    network = MLP([784 + len(FEATURES), 16, 3], rng=np.random.default_rng(8))
+    for dense in network.dense:
+        dense.parameters["b"][...] = np.random.default_rng(9).normal(size=dense.fan_out)
+    images, _ = load_mnist(SAMPLE_DIR, "test")
+    p = VerdictModel(network, FEATURES, Thresholds(1.0, 1.0)).probabilities(images[:200])
+    thresholds = Thresholds(float(np.quantile(p[:, 1], 0.7)), float(np.quantile(p[:, 2], 0.7)))
+    verdict = VerdictModel(network, FEATURES, thresholds)
+    plain = small_predictor(dtype)
+    return Predictor(plain.network, plain.metadata, plain.path, plain.sha256, verdict=verdict)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_image_and_a_batch_give_the_classifiers_verdicts(
+    sample: Sample, dtype: type[np.floating]
+) -> None:
+    predictor = with_verdict(dtype)
+    assert predictor.verdict is not None
+    images = sample[0][:200]
+    expected = predictor.verdict.verdicts(images)
+    assert len(set(expected)) == 3  # the test exercises every verdict
+    assert [predictor.predict([image])[0].verdict for image in images] == expected
+    assert [p.verdict for p in predictor.predict(list(images))] == expected
+    # The shared first layer leaves the digit reading exactly as it was.
+    plain = small_predictor(dtype)
+    for image in images[:20]:
+        assert predictor.predict([image])[0].probabilities == pytest.approx(
+            plain.predict([image])[0].probabilities, abs=1e-12
+        )
+
+
+def test_without_a_verdict_classifier_every_verdict_is_digit(sample: Sample) -> None:
+    predictor = small_predictor(np.float32)
+    images = list(sample[0][:5])
+    assert {p.verdict for p in predictor.predict(images)} == {DIGIT}
+    assert predictor.predict(images[:1])[0].verdict == DIGIT
+    info = predictor.info()["verdict"]
+    assert info["available"] is False
+    assert "no verdict classifier" in info["detail"]
+
+
+def test_the_shipped_file_carries_its_verdict_classifier(shipped: Predictor) -> None:
+    info = shipped.info()["verdict"]
+    assert info["available"] is True
+    assert info["layer_sizes"][0] == 784 + len(info["features"])
+    assert info["rates"]["refused"]["digit/writers"] <= 0.0125
+
+
+def test_a_weight_file_without_a_verdict_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "old.npz"
+    save_weights(path, MLP([784, 16, 10]), {"normalization": {"mean": 0.13, "std": 0.31}})
+    predictor = Predictor.from_file(path)
+    assert predictor.verdict is None
+    assert predictor.predict([np.eye(28, dtype=np.uint8) * 255])[0].verdict == DIGIT
+
+
+def test_a_verdict_group_that_does_not_fit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bad.npz"
+    save_weights(path, MLP([784, 16, 10]), {"normalization": {"mean": 0.13, "std": 0.31}})
+    network = MLP([784 + len(FEATURES), 4, 3])
+    model = VerdictModel(network, FEATURES, Thresholds(0.5, 0.5))
+    save_group(path, "verdict", network.parameters(), {**model.metadata(), "features": []})
+    with pytest.raises(WeightFileError, match="bad verdict classifier"):
+        Predictor.from_file(path)
