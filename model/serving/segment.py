@@ -63,7 +63,9 @@ MAX_GAP = 0.25  # line heights
 # height), 0 to 9. A 1 is narrow; "88" read as one 8 is twice as wide as an 8.
 ASPECT_LIMITS = (1.5, 0.8, 1.4, 1.1, 1.05, 1.4, 1.0, 1.3, 1.05, 0.95)
 # What a piece's verdict adds, once the predictor gives one (model.serving.predictor).
-VERDICT_COSTS = {"digit": 0.0, "not_a_digit": 2.0, "several_digits": 3.0}
+# "several digits" costs nothing here: the path itself tries every split of a piece, and a piece
+# it keeps whole reads better as one digit than split (a 4 in two strokes can look like "61").
+VERDICT_COSTS = {"digit": 0.0, "not_a_digit": 2.0, "several_digits": 0.0}
 DEFAULT_LIMITS = ImageLimits()
 MIN_PROBABILITY = 1e-9  # -log of a zero would be infinite: a hopeless piece costs 20.7
 
@@ -117,8 +119,10 @@ class NumberReading:
 
 
 def verdict_of(prediction: Prediction) -> str:
-    """A piece's verdict: "digit" until the predictor says otherwise."""
-    return str(getattr(prediction, "verdict", "digit"))
+    """A piece's verdict: the predictor's, except that a piece of a number is never "several
+    digits" (the path already weighed splitting it, see VERDICT_COSTS)."""
+    verdict = str(getattr(prediction, "verdict", "digit"))
+    return "digit" if verdict == "several_digits" else verdict
 
 
 class StrokeError(PreprocessError):
