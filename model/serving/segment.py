@@ -118,11 +118,20 @@ class NumberReading:
     factor: int  # px per cell of the atoms' grid
 
 
+# The verdict classifier learnt whole drawings, not pieces cut out of a number: a small 0 cut
+# from "2024" on a phone-sized pad can look like a dot to it. A piece the network reads this
+# surely keeps its digit.
+CONFIDENT_PIECE = 0.9
+
+
 def verdict_of(prediction: Prediction) -> str:
     """A piece's verdict: the predictor's, except that a piece of a number is never "several
-    digits" (the path already weighed splitting it, see VERDICT_COSTS)."""
+    digits" (the path already weighed splitting it, see VERDICT_COSTS), nor "not a digit" when
+    the network reads it at CONFIDENT_PIECE or more."""
     verdict = str(getattr(prediction, "verdict", "digit"))
-    return "digit" if verdict == "several_digits" else verdict
+    if verdict == "several_digits" or prediction.confidence >= CONFIDENT_PIECE:
+        return "digit"
+    return verdict
 
 
 class StrokeError(PreprocessError):

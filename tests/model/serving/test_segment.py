@@ -168,16 +168,26 @@ def test_each_piece_goes_through_the_same_recipe_as_a_single_digit(predictor: Pr
 class CountingPredictor(Predictor):
     """The shipped predictor, counting its calls; `verdicts` may overrule some pieces' verdicts."""
 
-    def __init__(self, inner: Predictor, verdicts: dict[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        inner: Predictor,
+        verdicts: dict[int, str] | None = None,
+        confidence: float | None = None,
+    ) -> None:
         self.__dict__.update(inner.__dict__)
         self.calls: list[int] = []
         self.verdicts = verdicts or {}
+        self.confidence = confidence  # what an overruled piece's confidence becomes, if given
 
     def predict(self, images: list[NDArray[np.uint8]]) -> list[Prediction]:
         self.calls.append(len(images))
         predictions = super().predict(images)
         return [
-            dataclasses.replace(p, verdict=self.verdicts[p.digit])
+            dataclasses.replace(
+                p,
+                verdict=self.verdicts[p.digit],
+                confidence=p.confidence if self.confidence is None else self.confidence,
+            )
             if p.digit in self.verdicts
             else p
             for p in predictions
@@ -200,12 +210,21 @@ def test_the_confidence_is_the_product_of_the_pieces(predictor: Predictor) -> No
 
 
 def test_pieces_that_are_not_digits_are_left_out_of_the_number(predictor: Predictor) -> None:
-    # A predictor that calls every 8 "not_a_digit": the 8 stays a piece but not part of the number.
-    judging = CountingPredictor(predictor, verdicts={8: "not_a_digit"})
+    # A predictor that calls every 8 "not_a_digit" and doubts it: the 8 stays a piece but not
+    # part of the number.
+    judging = CountingPredictor(predictor, verdicts={8: "not_a_digit"}, confidence=0.5)
     reading = read_number(judging, draw_number(number_of("381"), gaps=0.4).ink)
     assert [piece.prediction.digit for piece in reading.pieces] == [3, 8, 1]
     assert reading.number == "31"
     assert reading.verdict == "not_a_number"
+
+
+def test_a_piece_the_network_reads_surely_keeps_its_digit(predictor: Predictor) -> None:
+    # The verdict classifier learnt whole drawings; a surely read piece of a number stays a digit.
+    judging = CountingPredictor(predictor, verdicts={8: "not_a_digit"}, confidence=0.95)
+    reading = read_number(judging, draw_number(number_of("381"), gaps=0.4).ink)
+    assert reading.number == "381"
+    assert reading.verdict == "number"
 
 
 def test_a_blank_drawing_is_refused_as_the_recipe_refuses_it(predictor: Predictor) -> None:
