@@ -8,8 +8,10 @@ other commands' flags are defined here, each with its help text.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -60,6 +62,11 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError("--workers must be at least 1")
     if not 0 <= args.port <= 65535:
         raise UsageError("--port must be in 0..65535")
+    # Before anything is printed or loaded: uvicorn would say so only after "serving on ...".
+    problem = _listen_problem(args.host, args.port)
+    if problem:
+        print(f"digits serve: {problem}", file=sys.stderr)
+        return 1
     import uvicorn  # the web server, only for this command
 
     from app.server import NoDelayH11Protocol
@@ -90,6 +97,41 @@ def run_serve(args: argparse.Namespace) -> int:
         http=NoDelayH11Protocol,
     )
     return 0
+
+
+def _listen_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on host:port, in a few words; None if it can.
+
+    Binds a socket the way uvicorn will (its address family for `host`, SO_REUSEADDR) and lets
+    it go at once: a port in use is found here, before anything is printed.
+    """
+    try:
+        _bind(host, port)
+    except socket.gaierror as error:
+        return f"cannot listen on {host}: {error.strerror}"
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            return f"cannot listen on {host} port {port}: {error.strerror}"
+        free = next((p for p in range(port + 1, min(port + 100, 65536)) if _can_bind(host, p)), 0)
+        hint = f" (try --port {free})" if free else ""
+        return f"port {port} on {host} is already in use{hint}"
+    return None
+
+
+def _bind(host: str, port: int) -> None:
+    """Bind host:port as uvicorn does (uvicorn.config.Config.bind_socket), then let it go."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def _can_bind(host: str, port: int) -> bool:
+    try:
+        _bind(host, port)
+    except OSError:
+        return False
+    return True
 
 
 def _store_status(settings: Settings) -> tuple[bool, str]:
@@ -195,7 +237,7 @@ def _predict_numbers(predictor: Predictor, paths: Sequence[Path], as_json: bool)
             print(f"digits predict: {path}: {message}", file=sys.stderr)
             continue
         if as_json:
-            answer = to_number_response(reading).model_dump(mode="json")
+            answer = to_number_response(reading).model_dump(mode="json", exclude_none=True)
             print(json.dumps({"file": str(path), **answer}))
             continue
         print(f"{path}: {reading.number or '-'}  ({reading.verdict}, {reading.confidence:.1%})")
@@ -259,7 +301,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         help="address to bind (default: %(default)s; use 0.0.0.0 to accept other machines)",
     )
     serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
-    serve.add_argument("--weights", type=Path, help="weight file (default: shipped)")
+    serve.add_argument(
+        "--weights",
+        type=Path,
+        metavar="PATH",
+        help="weight file (default: $DIGITS_WEIGHTS, else the shipped weights)",
+    )
     serve.add_argument("--workers", type=int, default=1, help="processes (default: %(default)s)")
     serve.add_argument(
         "--access-log",
@@ -282,9 +329,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "score a weight file on the MNIST test set",
         "Score a trained network on MNIST: accuracy, per-class accuracy, confusions, mistakes.",
     )
-    evaluate.add_argument("--weights", type=Path, help="weight file (default: shipped)")
     evaluate.add_argument(
-        "--data", help="MNIST folder (default: $DIGITS_DATA, else the per-user cache)"
+        "--weights", type=Path, metavar="PATH", help="weight file (default: the shipped weights)"
+    )
+    evaluate.add_argument(
+        "--data",
+        metavar="DIR",
+        help="MNIST folder (default: $DIGITS_DATA, else the per-user cache)",
     )
     evaluate.add_argument(
         "--split",
@@ -307,7 +358,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "Read the digit in each image file (any polarity).",
     )
     predict.add_argument("images", type=Path, nargs="+", help="PNG, JPEG, WebP, GIF or BMP files")
-    predict.add_argument("--weights", type=Path, help="weight file (default: shipped)")
+    predict.add_argument(
+        "--weights", type=Path, metavar="PATH", help="weight file (default: the shipped weights)"
+    )
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument(
         "--number",
@@ -338,7 +391,23 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one `digits` command; returns its exit code (2 for a usage error, as argparse)."""
+    """Run one `digits` command; returns its exit code (2 for a usage error, as argparse).
+
+    Output piped into a command that stops reading early (`digits evaluate --json | head`)
+    ends quietly, with exit code 1, as Python's documentation on SIGPIPE recommends.
+    """
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, so a closed pipe is caught below rather than at exit
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at devnull so that cannot fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return code
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser, commands = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and not argv[0].startswith("-") and argv[0] not in commands:

@@ -6,6 +6,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from app.adaptation import PrototypeCache
 from app.settings import Settings
 from app.store import Store
 from model.serving.predictor import Predictor
@@ -25,6 +26,11 @@ async def get_store(request: Request) -> Store:
     return cast(Store, request.app.state.store)
 
 
+async def get_prototypes(request: Request) -> PrototypeCache:
+    return cast(PrototypeCache, request.app.state.prototypes)
+
+
 PredictorDep = Annotated[Predictor, Depends(get_predictor)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
+PrototypesDep = Annotated[PrototypeCache, Depends(get_prototypes)]

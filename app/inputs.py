@@ -1,7 +1,8 @@
 """Turn an HTTP request into 28x28 uint8 images, or an HTTP error saying what was wrong.
 
 The size limit is enforced while the body streams in, and every preprocessing failure maps
-to one status: 400 undecodable, 413 too large, 422 wrong values or no ink.
+to one status: 400 undecodable, 413 too large, 422 wrong values or no ink. Each error also
+carries its code (app/errors.py): `bad_image`, `too_large`, `invalid_input`, `no_ink`, ...
 
 Where the work runs: a slow image must never block the event loop (and with it /healthz and
 every other client), so images are decoded in a worker thread, except for input known to be
@@ -18,11 +19,12 @@ import struct
 from typing import Any, TypeVar
 
 import numpy as np
-from fastapi import HTTPException, Request
+from fastapi import Request
 from numpy.typing import NDArray
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from app.errors import ApiError, code_for_preprocess_error
 from app.schemas import BatchInput, ImageInput, inline_json_schema
 from app.settings import Settings
 from model.serving.preprocess import (
@@ -44,7 +46,16 @@ IMAGE_TYPES = (
     "image/tiff",
     "application/octet-stream",
 )
+# Other names clients send for those types (curl and some browsers say image/jpg).
+IMAGE_TYPE_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "image/x-png": "image/png",
+    "image/x-ms-bmp": "image/bmp",
+}
 ItemT = TypeVar("ItemT", bound=ImageInput)
+# A batch's 422 names at most this many bad instances, then says how many more there are.
+MAX_LISTED_INSTANCES = 20
 # Bodies up to this size are read and discarded before a 413; larger ones are cut off.
 DRAIN_LIMIT = 64 * 1024 * 1024
 DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*?;base64,", re.ASCII)
@@ -86,8 +97,10 @@ async def read_image_input(
     """
     kind = media_type(request)
     if kind != "application/json" and kind not in IMAGE_TYPES:
-        raise HTTPException(
-            415, f"unsupported content type {kind or 'none'!r}; send JSON or an image"
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"unsupported content type {kind or 'none'!r}; send JSON or an image",
         )
     body = await read_body(request, settings.max_body_bytes)
     limits = settings.image_limits
@@ -137,11 +150,15 @@ def decodes_quickly(data: bytes) -> bool:
 def check_attack_limits(epsilon: int, steps: int, settings: Settings) -> None:
     """422 unless the attack stays within the server's limits."""
     if epsilon > settings.max_attack_epsilon:
-        raise HTTPException(
-            422, f"epsilon {epsilon} is over the limit of {settings.max_attack_epsilon}"
+        raise ApiError(
+            422,
+            "invalid_input",
+            f"epsilon {epsilon} is over the limit of {settings.max_attack_epsilon}",
         )
     if steps > settings.max_attack_steps:
-        raise HTTPException(422, f"steps {steps} is over the limit of {settings.max_attack_steps}")
+        raise ApiError(
+            422, "invalid_input", f"steps {steps} is over the limit of {settings.max_attack_steps}"
+        )
 
 
 def status_for(error: PreprocessError) -> int:
@@ -150,6 +167,11 @@ def status_for(error: PreprocessError) -> int:
     if isinstance(error, ImageTooLargeError):
         return 413
     return 422
+
+
+def preprocess_error(error: PreprocessError) -> ApiError:
+    """The HTTP error for an input the recipe refused: its status, code and message."""
+    return ApiError(status_for(error), code_for_preprocess_error(error), str(error))
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -173,18 +195,22 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise _too_large(limit, close=False)
     body = b"".join(chunks)
     if not body:
-        raise HTTPException(400, "empty request body")
+        raise ApiError(400, "empty_body", "empty request body")
     return body
 
 
-def _too_large(limit: int, close: bool) -> HTTPException:
+def _too_large(limit: int, close: bool) -> ApiError:
     # When the rest of the body is left unread, the connection cannot be reused: say so.
     headers = {"Connection": "close"} if close else None
-    return HTTPException(413, f"request body over the limit of {limit:,} bytes", headers=headers)
+    return ApiError(
+        413, "too_large", f"request body over the limit of {limit:,} bytes", headers=headers
+    )
 
 
 def media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+    """The request's media type, lower case, without parameters, aliases given their usual name."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return IMAGE_TYPE_ALIASES.get(kind, kind)
 
 
 def parse_json(body: bytes, model: type[BaseModel]) -> Any:
@@ -201,9 +227,9 @@ def parse_json(body: bytes, model: type[BaseModel]) -> Any:
             if reason.startswith("number out of range"):
                 # Well-formed JSON whose integer is too long to read (over 4,300 digits): like
                 # 1e400, a value out of range (422), not a malformed body.
-                raise HTTPException(422, reason) from None
-            raise HTTPException(400, f"malformed JSON: {invalid[0]['msg']}") from None
-        raise HTTPException(422, _validation_detail(error)) from None
+                raise ApiError(422, "invalid_input", reason) from None
+            raise ApiError(400, "malformed_json", f"malformed JSON: {invalid[0]['msg']}") from None
+        raise ApiError(422, "invalid_input", _validation_detail(error)) from None
 
 
 def decode_base64_image(text: str) -> bytes:
@@ -212,14 +238,17 @@ def decode_base64_image(text: str) -> bytes:
     if match:
         kind = (match.group("type") or "").lower()
         if not kind.startswith("image/"):
-            raise HTTPException(415, f"data URL of type {kind or 'unknown'!r} is not an image")
+            not_image = f"data URL of type {kind or 'unknown'!r} is not an image"
+            raise ApiError(415, "unsupported_media_type", not_image)
         text = text[match.end() :]
     elif text.startswith("data:"):
-        raise HTTPException(400, "data URL must be base64-encoded (data:image/png;base64,...)")
+        raise ApiError(
+            400, "bad_image", "data URL must be base64-encoded (data:image/png;base64,...)"
+        )
     try:
         return base64.b64decode(re.sub(r"\s+", "", text), validate=True)
     except (binascii.Error, ValueError):
-        raise HTTPException(400, "invalid base64 in 'image'") from None
+        raise ApiError(400, "bad_image", "invalid base64 in 'image'") from None
 
 
 def item_to_pixels(item: ImageInput, limits: ImageLimits) -> NDArray[np.uint8]:
@@ -229,19 +258,23 @@ def item_to_pixels(item: ImageInput, limits: ImageLimits) -> NDArray[np.uint8]:
     try:
         return pixels_to_mnist(item.pixels)
     except PreprocessError as error:
-        raise HTTPException(status_for(error), str(error)) from None
+        raise preprocess_error(error) from None
 
 
 def items_to_pixels(
     batch: BatchInput, limits: ImageLimits, max_pixels: int
 ) -> list[NDArray[np.uint8]]:
-    """Every instance of a batch; an error names the instance it came from.
+    """Every instance of a batch, or one error naming every bad instance and what is wrong.
 
-    The images may decode to at most `max_pixels` pixels in all: each one's header is read
-    before it is decoded, so a batch of small files that inflate to huge images is refused
-    (413) before it costs seconds of CPU.
+    A size limit stops the batch at once: 413 naming the instance that went over it. The images
+    may decode to at most `max_pixels` pixels in all: each one's header is read before it is
+    decoded, so a batch of small files that inflate to huge images is refused (413) before it
+    costs seconds of CPU. Any other refusal is noted and the rest are still read: one bad
+    instance gets its own error (status and code) with `instances[i]: ` in front; several get
+    one 422 listing each (`several_refused`).
     """
     images = []
+    refused: list[tuple[int, ApiError]] = []
     pixels = 0
     for index, item in enumerate(batch.instances):
         try:
@@ -251,22 +284,50 @@ def items_to_pixels(
             data = decode_base64_image(item.image)
             pixels += header_pixels(data)
             if pixels > max_pixels:
-                raise HTTPException(
+                raise ApiError(
                     413,
+                    "too_large",
                     f"the batch's images hold over {max_pixels:,} pixels in all; "
                     "send fewer or smaller images",
                 )
             images.append(raw_image_to_pixels(data, limits))
-        except HTTPException as error:
-            raise HTTPException(error.status_code, f"instances[{index}]: {error.detail}") from None
+        except ApiError as error:  # every refusal here is one (this module raises them)
+            if error.status_code == 413:
+                raise _in_instance(index, error) from None
+            refused.append((index, error))
+    if len(refused) == 1:
+        raise _in_instance(*refused[0]) from None
+    if refused:
+        raise several_refused(refused)
     return images
+
+
+def _in_instance(index: int, error: ApiError) -> ApiError:
+    """`error`, its detail prefixed with the instance it came from."""
+    detail = f"instances[{index}]: {error.detail}"
+    return ApiError(error.status_code, error.code, detail, headers=error.headers)
+
+
+def several_refused(refused: list[tuple[int, ApiError]]) -> ApiError:
+    """422 naming each bad instance of a batch and why (the first MAX_LISTED_INSTANCES), e.g.
+    "3 instances refused: instances[1]: no ink found: draw a digit; instances[4]: ...".
+
+    Its code is theirs when they share one (all `no_ink`, say), else `invalid_input`.
+    """
+    listed = "; ".join(f"instances[{i}]: {e.detail}" for i, e in refused[:MAX_LISTED_INSTANCES])
+    more = len(refused) - MAX_LISTED_INSTANCES
+    detail = f"{len(refused)} instances refused: {listed}"
+    if more > 0:
+        detail += f"; and {more} more"
+    codes = {error.code for _, error in refused}
+    return ApiError(422, codes.pop() if len(codes) == 1 else "invalid_input", detail)
 
 
 def raw_image_to_pixels(body: bytes, limits: ImageLimits) -> NDArray[np.uint8]:
     try:
         return image_to_mnist(body, limits)
     except PreprocessError as error:
-        raise HTTPException(status_for(error), str(error)) from None
+        raise preprocess_error(error) from None
 
 
 def _validation_detail(error: ValidationError) -> list[dict[str, Any]]:

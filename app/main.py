@@ -9,16 +9,21 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from fastapi.utils import is_body_allowed_for_status_code
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from app.adaptation import PrototypeCache
 from app.blas import set_blas_threads
+from app.errors import error_code
 from app.routes import api, explain, number, pages, profiles
 from app.security import SecurityHeadersMiddleware, security_headers
 from app.settings import Settings
 from app.store import open_store
+from app.trailing_slash import TrailingSlashMiddleware
 from model.resources import resource_dir
 from model.serving.predictor import Predictor
 
@@ -36,6 +41,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
         # The example store: opened (created, migrated) by its first use, not here, so a broken
         # database costs only its own endpoints (503), never prediction.
         app.state.store = open_store(settings.database, settings.store_limits)
+        app.state.prototypes = PrototypeCache(app.state.store, app.state.predictor)
         yield
         app.state.store.close()
 
@@ -44,16 +50,23 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
         summary="Draw a digit; a NumPy MLP reads it.",
         version="0.1.0",
         lifespan=lifespan,
+        # /docs is our own page (app/routes/pages.py), Swagger UI served from static/vendor/
+        # under the strict CSP; FastAPI's would load it from a CDN. No ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=resource_dir("templates", APP_DIR))
-    app.mount("/static", StaticFiles(directory=resource_dir("static", APP_DIR)), name="static")
+    app.state.static_dir = resource_dir("static", APP_DIR)
+    app.mount("/static", StaticFiles(directory=app.state.static_dir), name="static")
     app.include_router(api.router)
     app.include_router(explain.router)
     app.include_router(number.router)
     app.include_router(profiles.router)
     app.include_router(pages.router)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(TrailingSlashMiddleware)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(405, _method_not_allowed)
     app.add_exception_handler(Exception, _unexpected_error)
@@ -76,10 +89,20 @@ def create_app_from_env() -> FastAPI:
     return create_app(settings)
 
 
+async def _http_error(request: Request, error: Exception) -> Response:
+    """Every HTTP error as `{"detail": ..., "code": ...}` (app/errors.py has the codes)."""
+    assert isinstance(error, StarletteHTTPException)
+    headers = getattr(error, "headers", None)
+    if not is_body_allowed_for_status_code(error.status_code):
+        return Response(status_code=error.status_code, headers=headers)
+    body = {"detail": error.detail, "code": error_code(error)}
+    return JSONResponse(body, status_code=error.status_code, headers=headers)
+
+
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in error.errors()]
-    return JSONResponse({"detail": detail}, status_code=422)
+    return JSONResponse({"detail": detail, "code": "invalid_input"}, status_code=422)
 
 
 async def _method_not_allowed(request: Request, error: Exception) -> JSONResponse:
@@ -92,14 +115,17 @@ async def _method_not_allowed(request: Request, error: Exception) -> JSONRespons
         if compile_path(path)[0].match(request.url.path):
             allowed |= {method.upper() for method in operations}
     headers = {"Allow": ", ".join(sorted(allowed))}
-    return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers=headers)
+    body = {"detail": "Method Not Allowed", "code": "method_not_allowed"}
+    return JSONResponse(body, status_code=405, headers=headers)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
-    if isinstance(error, HTTPException):  # pragma: no cover - handled by FastAPI first
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+    if isinstance(error, HTTPException):  # pragma: no cover - handled by _http_error first
+        body = {"detail": error.detail, "code": error_code(error)}
+        return JSONResponse(body, status_code=error.status_code)
     # Logged here with the traceback; the client never sees internals.
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     # This response is sent outside SecurityHeadersMiddleware, so it carries the headers itself.
-    headers = {name.decode(): value.decode() for name, value in security_headers(request.url.path)}
-    return JSONResponse({"detail": "internal server error"}, status_code=500, headers=headers)
+    headers = {name.decode(): value.decode() for name, value in security_headers()}
+    body = {"detail": "internal server error", "code": "internal_error"}
+    return JSONResponse(body, status_code=500, headers=headers)

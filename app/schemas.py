@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
+from app.errors import CODES
+
 # Strict: JSON true/false and "12" are refused (422), not read as 1.0 and 12.0. Integers are fine;
 # NaN and Infinity literals pass here and are refused by pixels_to_mnist (also 422).
 PixelGrid = list[list[StrictFloat]] | list[StrictFloat]
@@ -52,12 +54,31 @@ class ImageInput(BaseModel):
         return self
 
 
+MAX_PROFILE_ID = 64  # characters; the server's ids have 22
+READ_PROFILE_DESCRIPTION = (
+    "A profile id from POST /api/profiles: read with the model adapted to that profile's "
+    "examples (its own handwriting), as of its newest example. 404 if there is no such profile."
+)
+ANSWER_PROFILE_DESCRIPTION = "The profile the answer was adapted to; absent without one."
+
+
+def profile_field(description: str = READ_PROFILE_DESCRIPTION) -> Any:
+    return Field(default=None, min_length=1, max_length=MAX_PROFILE_ID, description=description)
+
+
+class PredictInput(ImageInput):
+    """One image, as ImageInput, and optionally whose handwriting it is."""
+
+    profile: str | None = profile_field()
+
+
 class BatchInput(BaseModel):
-    """Many images, answered in the same order."""
+    """Many images, answered in the same order, all read with one profile if given."""
 
     model_config = ConfigDict(extra="forbid")
 
     instances: list[ImageInput] = Field(min_length=1)
+    profile: str | None = profile_field()
 
 
 VERDICT_DESCRIPTION = (
@@ -80,10 +101,12 @@ class PredictResponse(BaseModel):
     input: list[list[int]] = Field(
         description="The 28x28 image the network saw, 0..255 ink high, before normalisation."
     )
+    profile: str | None = Field(default=None, description=ANSWER_PROFILE_DESCRIPTION)
 
 
 class BatchResponse(BaseModel):
     predictions: list[PredictResponse]
+    profile: str | None = Field(default=None, description=ANSWER_PROFILE_DESCRIPTION)
 
 
 class Normalization(BaseModel):
@@ -153,6 +176,11 @@ class ExplainResponse(BaseModel):
     )
     activations: list[list[float]] = Field(
         description="One list per hidden layer: every unit's output (after ReLU) for this input."
+    )
+    profile: str | None = Field(
+        default=None,
+        description=ANSWER_PROFILE_DESCRIPTION + " With a profile, `digit` and `probabilities` "
+        "are the adapted reading; saliency and activations are the network's own.",
     )
 
 
@@ -270,7 +298,6 @@ class ModelReport(ModelInfo):
 # ---------------------------------------------------------------- profiles and examples
 MAX_STROKES = 100  # strokes in one example
 MAX_STROKE_POINTS = 10_000  # [x, y] points in all its strokes together
-MAX_PROFILE_ID = 64  # characters; the server's ids have 22
 Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Point = Annotated[list[Coordinate], Field(min_length=2, max_length=2)]
 # Points are bounded in all (below), not per stroke, so no single stroke has a limit of its own.
@@ -391,6 +418,7 @@ class NumberInput(BaseModel):
         f"touch are told apart. At most {MAX_NUMBER_STROKES} strokes and "
         f"{MAX_NUMBER_POINTS:,} points in all, within one image size of the image.",
     )
+    profile: str | None = profile_field()
 
     @model_validator(mode="after")
     def bounded_strokes(self) -> NumberInput:
@@ -403,7 +431,7 @@ class NumberInput(BaseModel):
 class NumberDigit(BaseModel):
     digit: int = Field(ge=0, le=9, description="The piece read as one digit.")
     verdict: DigitVerdict = Field(
-        description="Whether the piece is one digit; only \"digit\" pieces make up `number`."
+        description='Whether the piece is one digit; only "digit" pieces make up `number`.'
     )
     confidence: float = Field(ge=0, le=1, description="The digit's probability.")
     probabilities: list[float] = Field(
@@ -434,10 +462,10 @@ class NumberResponse(BaseModel):
     )
 
     number: str = Field(
-        description="The digits read, left to right, of the pieces whose verdict is \"digit\"."
+        description='The digits read, left to right, of the pieces whose verdict is "digit".'
     )
     verdict: NumberVerdict = Field(
-        description="\"number\" when there is at least one piece and every piece is a digit."
+        description='"number" when there is at least one piece and every piece is a digit.'
     )
     confidence: float = Field(
         ge=0,
@@ -446,6 +474,7 @@ class NumberResponse(BaseModel):
         "if each piece's reading is right or wrong on its own.",
     )
     digits: list[NumberDigit] = Field(description="The pieces, left to right.")
+    profile: str | None = Field(default=None, description=ANSWER_PROFILE_DESCRIPTION)
 
 
 class Health(BaseModel):
@@ -453,7 +482,13 @@ class Health(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    detail: Any = Field(description="What was wrong with the request.")
+    detail: Any = Field(description="What was wrong with the request, for people.")
+    code: str = Field(
+        description="What was wrong, for programs: a stable snake_case code.\n\n"
+        + "".join(f"- `{code}`: {meaning}\n" for code, meaning in CODES.items())
+        + "\nAny other error: its HTTP reason phrase in snake_case (`bad_request`, ...).",
+        examples=["no_ink"],
+    )
 
 
 def inline_json_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -483,14 +518,16 @@ def inline_json_schema(model: type[BaseModel]) -> dict[str, Any]:
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI declarations for the error statuses a route can answer with."""
     descriptions = {
-        400: "Malformed body, invalid base64, or undecodable image.",
-        413: "Body or image too large.",
-        415: "Unsupported content type.",
-        422: "Wrong shape or values, or no ink in the drawing.",
-        404: "No such profile (never created, or deleted).",
-        429: "The profile holds as many examples as a profile may (DIGITS_MAX_PROFILE_EXAMPLES).",
+        400: "Malformed body (`malformed_json`, `empty_body`), invalid base64 or undecodable "
+        "image (`bad_image`).",
+        413: "Body or image too large (`too_large`).",
+        415: "Unsupported content type (`unsupported_media_type`).",
+        422: "Wrong shape or values (`invalid_input`), or no ink in the drawing (`no_ink`).",
+        404: "No such profile, never created or deleted (`unknown_profile`).",
+        429: "The profile holds as many examples as a profile may (DIGITS_MAX_PROFILE_EXAMPLES; "
+        "`profile_full`).",
         503: "The example store is unavailable (its database is missing and cannot be created, "
-        "read-only, full, corrupt or unreachable); prediction still works.",
-        507: "The database is at its size limit (DIGITS_MAX_DATABASE_MB).",
+        "read-only, full, corrupt or unreachable); prediction still works (`store_unavailable`).",
+        507: "The database is at its size limit (DIGITS_MAX_DATABASE_MB; `database_full`).",
     }
     return {code: {"model": ErrorResponse, "description": descriptions[code]} for code in codes}

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# No inline script or style anywhere, so the policy can forbid both. /docs loads Swagger UI
-# from a CDN, so it gets its own, looser policy below.
+# No inline script or style anywhere, so the policy can forbid both: on every page, /docs
+# included (Swagger UI is served from static/vendor/).
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
-)
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
 )
 COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -25,10 +20,9 @@ COMMON_HEADERS = [
 ]
 
 
-def security_headers(path: str) -> list[tuple[bytes, bytes]]:
-    """Every header above for a response to `path`; the looser CSP only under /docs and /redoc."""
-    csp = DOCS_CSP if path.startswith(("/docs", "/redoc")) else PAGE_CSP
-    return [*COMMON_HEADERS, (b"content-security-policy", csp.encode())]
+def security_headers() -> list[tuple[bytes, bytes]]:
+    """Every header above, the same for every response."""
+    return [*COMMON_HEADERS, (b"content-security-policy", PAGE_CSP.encode())]
 
 
 class SecurityHeadersMiddleware:
@@ -45,7 +39,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = security_headers(scope.get("path", ""))
+        extra = security_headers()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

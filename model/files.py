@@ -12,7 +12,9 @@ with the format's name and version and a SHA-256 over the arrays.
 - A checkpoint ("digits-checkpoint") holds whatever `model.training.checkpoint` needs to
   continue a run exactly where it stopped.
 Loading never unpickles (`allow_pickle=False`) and checks shapes and the checksum, so a
-truncated, corrupted or foreign file is refused with a message instead of serving garbage.
+truncated, corrupted or foreign file is refused with a message instead of serving garbage:
+"not a digits weight file: PATH (REASON)" for anything that is not one (text, an image, random
+bytes, an .npz of pickled objects or of other arrays).
 Writes are atomic: a temporary file in the same folder, fsync, then rename.
 """
 
@@ -43,6 +45,19 @@ METADATA_KEY = "metadata"
 STORAGE_DTYPES = ("float32", "float16")
 # `group/name`: an array of an optional model stored beside the network (not a network array).
 GROUP_SEPARATOR = "/"
+# How an .npz starts: a zip archive holding files, or an empty one.
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
+NPY_SUFFIX = ".npy"  # np.savez stores each array as `name.npy`
+# What a file that is not an .npz is, told by its first bytes, for the refusal's reason.
+FILE_SIGNATURES = (
+    (b"\x93NUMPY", "a single NumPy array (.npy)"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"RIFF", "a RIFF file (WebP, WAV, ...)"),
+    (b"\x1f\x8b", "a gzip file"),
+    (b"%PDF", "a PDF document"),
+)
 
 
 class WeightFileError(ValueError):
@@ -92,19 +107,85 @@ def encode_metadata(metadata: Mapping[str, Any]) -> NDArray[np.uint8]:
     return np.frombuffer(json.dumps(metadata, sort_keys=True).encode("utf-8"), dtype=np.uint8)
 
 
-def read_npz(path: Path) -> dict[str, NDArray[Any]]:
-    """Every array in an .npz, refusing pickled objects; errors become WeightFileError."""
+class _NotAnNpzError(Exception):
+    """Why a file is not an .npz of plain arrays (read_npz turns it into a WeightFileError)."""
+
+
+def read_npz(path: Path, what: str = "weight file") -> dict[str, NDArray[Any]]:
+    """Every array in an .npz, never unpickling; anything else is a WeightFileError saying
+    "not a digits {what}: PATH (why)".
+
+    The archive is read array by array with NumPy's .npy reader, each header checked before
+    any data: a pickled (object) array is refused by its dtype. NumPy's own messages are not
+    passed on (they suggest loading the file unsafely).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise WeightFileError(f"{path}: weight file not found")
+    if not path.exists():
+        raise WeightFileError(f"{what} not found: {path}")
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {name: npz[name] for name in npz.files}
-    except ValueError as error:
-        # numpy says "Object arrays cannot be loaded when allow_pickle=False".
-        raise WeightFileError(f"{path}: refused, it holds pickled objects ({error})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise WeightFileError(f"{path}: not a readable .npz file ({error})") from None
+        with path.open("rb") as handle:
+            start = handle.read(512)
+        if not start.startswith(ZIP_SIGNATURES):
+            kind = _kind_of_file(start)
+            raise _NotAnNpzError(f"not an .npz archive: {kind}" if kind else "not an .npz archive")
+        with zipfile.ZipFile(path) as archive:
+            return {
+                info.filename.removesuffix(NPY_SUFFIX): _read_array(archive, info)
+                for info in archive.infolist()
+            }
+    except IsADirectoryError:
+        raise WeightFileError(f"not a digits {what}: {path} (a folder)") from None
+    except PermissionError as error:
+        raise WeightFileError(f"cannot read the {what} {path}: {error.strerror}") from None
+    except _NotAnNpzError as error:
+        raise WeightFileError(f"not a digits {what}: {path} ({error})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
+        unreadable = f"not a readable .npz archive: {error}"
+        raise WeightFileError(f"not a digits {what}: {path} ({unreadable})") from None
+
+
+def _read_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> NDArray[Any]:
+    """One `name.npy` of an .npz: its header checked first, then its data, never unpickled."""
+    if not info.filename.endswith(NPY_SUFFIX):
+        raise _NotAnNpzError(f"{info.filename!r} in it is not a NumPy array")
+    name = info.filename.removesuffix(NPY_SUFFIX)
+    try:
+        with archive.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                _, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                _, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:
+                raise _NotAnNpzError(f"array {name!r} is in .npy version {version}, not 1.0 or 2.0")
+        if dtype.hasobject:
+            raise _NotAnNpzError(
+                f"array {name!r} holds pickled Python objects, which are never loaded"
+            )
+        with archive.open(info) as member:
+            array: NDArray[Any] = np.lib.format.read_array(member, allow_pickle=False)
+    except (_NotAnNpzError, zipfile.BadZipFile, OSError, EOFError):
+        raise  # read_npz words these
+    except Exception:  # a damaged header or data: NumPy raises ValueError, SyntaxError,
+        # tokenize's TokenError, ..., with words not meant for users
+        raise _NotAnNpzError(f"not a readable .npz archive: array {name!r} is damaged") from None
+    return array
+
+
+def _kind_of_file(start: bytes) -> str | None:
+    """What a file whose first bytes are `start` seems to be, in a few words (None: no idea)."""
+    if not start:
+        return "the file is empty"
+    for signature, kind in FILE_SIGNATURES:
+        if start.startswith(signature):
+            return f"it is {kind}"
+    try:
+        text = start.decode("utf-8")
+    except UnicodeDecodeError:  # cut inside a character at the end, or not text at all
+        text = start[:-3].decode("utf-8", errors="replace")
+    if "\ufffd" not in text and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return "it is text"
+    return None
 
 
 def decode_metadata(
@@ -114,13 +195,13 @@ def decode_metadata(
     what = "weight file" if expected_format == FORMAT else "training checkpoint"
     raw = arrays.get(METADATA_KEY)
     if raw is None or raw.dtype != np.uint8 or raw.ndim != 1:
-        raise WeightFileError(f"{path}: not a digits {what} (no metadata)")
+        raise WeightFileError(f"not a digits {what}: {path} (no metadata)")
     try:
         metadata = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise WeightFileError(f"{path}: corrupted metadata ({error})") from None
     if not isinstance(metadata, dict) or metadata.get("format") != expected_format:
-        raise WeightFileError(f"{path}: not a digits {what} (format is not {expected_format!r})")
+        raise WeightFileError(f"not a digits {what}: {path} (format is not {expected_format!r})")
     if expected_format == FORMAT and metadata.get("format_version") != FORMAT_VERSION:
         raise WeightFileError(
             f"{path}: weight format version {metadata.get('format_version')!r} is not supported "
@@ -153,7 +234,7 @@ def save_checkpoint(
 def load_checkpoint(path: Path) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
     """(arrays, metadata) of a training checkpoint, checksum verified; else WeightFileError."""
     path = Path(path)
-    arrays = read_npz(path)
+    arrays = read_npz(path, "training checkpoint")
     metadata = decode_metadata(path, arrays, CHECKPOINT_FORMAT)
     arrays.pop(METADATA_KEY)
     if "arrays_sha256" in metadata and arrays_checksum(arrays) != metadata["arrays_sha256"]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import PredictorDep, SettingsDep
+from app.deps import PredictorDep, PrototypesDep, SettingsDep
 from app.inputs import (
     image_body,
     items_to_pixels,
@@ -16,12 +16,15 @@ from app.inputs import (
     read_body,
     read_image_input,
 )
+from app.routes.profiles import prototypes_for
 from app.schemas import (
+    MAX_PROFILE_ID,
+    READ_PROFILE_DESCRIPTION,
     BatchInput,
     BatchResponse,
     Health,
-    ImageInput,
     ModelInfo,
+    PredictInput,
     PredictResponse,
     error_responses,
     inline_json_schema,
@@ -30,7 +33,16 @@ from model.serving.predictor import Prediction
 
 router = APIRouter()
 
-PREDICT_BODY = image_body(ImageInput)
+PREDICT_BODY = image_body(PredictInput)
+# `?profile=` for a raw image body (JSON carries its own); /api/number and /api/explain share it.
+ProfileQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_PROFILE_ID,
+        description="With a raw image body only. " + READ_PROFILE_DESCRIPTION,
+    ),
+]
 BATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -39,7 +51,7 @@ BATCH_BODY: dict[str, Any] = {
 }
 
 
-def to_response(prediction: Prediction) -> PredictResponse:
+def to_response(prediction: Prediction, profile: str | None = None) -> PredictResponse:
     # Built without validation: a Prediction already holds exactly these types (a digit from
     # argmax, 10 probabilities, 28x28 ints 0..255), so checking all 784 pixels on every request
     # would be wasted work. FastAPI still serialises it as PredictResponse (the same bytes).
@@ -49,37 +61,50 @@ def to_response(prediction: Prediction) -> PredictResponse:
         probabilities=prediction.probabilities,
         verdict=prediction.verdict,
         input=prediction.pixels.tolist(),
+        profile=profile,
     )
 
 
 @router.post(
     "/api/predict",
     response_model=PredictResponse,
-    responses=error_responses(400, 413, 415, 422),
+    response_model_exclude_none=True,  # "profile" only when there is one
+    responses=error_responses(400, 404, 413, 415, 422, 503),
     openapi_extra=PREDICT_BODY,
     summary="Predict the digit in one image",
 )
 async def predict(
-    request: Request, predictor: PredictorDep, settings: SettingsDep
+    request: Request,
+    predictor: PredictorDep,
+    settings: SettingsDep,
+    cache: PrototypesDep,
+    profile: ProfileQuery = None,
 ) -> PredictResponse:
-    """JSON `{"image": ...}` or `{"pixels": ...}`, or a raw image body (`image/png`, ...)."""
+    """JSON `{"image": ...}` or `{"pixels": ...}`, or a raw image body (`image/png`, ...);
+    optionally a `profile` (JSON field, or `?profile=` with a raw image body) to read with the
+    model adapted to that profile's examples."""
     # Decoding runs in a worker thread (read_image_input), so a slow image never blocks the
     # event loop; one 28x28 forward pass takes tens of microseconds, less than a thread hop.
-    pixels, _ = await read_image_input(request, settings, ImageInput)
-    return to_response(predictor.predict([pixels])[0])
+    pixels, item = await read_image_input(request, settings, PredictInput)
+    if item is not None:
+        profile = item.profile
+    prototypes = await prototypes_for(cache, profile)
+    return to_response(predictor.predict([pixels], prototypes)[0], profile)
 
 
 @router.post(
     "/api/predict/batch",
     response_model=BatchResponse,
-    responses=error_responses(400, 413, 415, 422),
+    response_model_exclude_none=True,  # "profile" only when there is one
+    responses=error_responses(400, 404, 413, 415, 422, 503),
     openapi_extra=BATCH_BODY,
     summary="Predict many images in one request",
 )
 async def predict_batch(
-    request: Request, predictor: PredictorDep, settings: SettingsDep
+    request: Request, predictor: PredictorDep, settings: SettingsDep, cache: PrototypesDep
 ) -> BatchResponse:
-    """`{"instances": [item, ...]}`; answers `{"predictions": [...]}` in the same order."""
+    """`{"instances": [item, ...]}`, optionally with a `"profile"` for all of them; answers
+    `{"predictions": [...]}` in the same order."""
     if media_type(request) != "application/json":
         raise HTTPException(415, "send the batch as application/json")
     body = await read_body(request, settings.max_batch_body_bytes)
@@ -91,8 +116,11 @@ async def predict_batch(
     images = await run_in_threadpool(
         items_to_pixels, batch, settings.image_limits, settings.max_batch_pixels
     )
-    predictions = await run_in_threadpool(predictor.predict, images)
-    return BatchResponse.model_construct(predictions=[to_response(p) for p in predictions])
+    prototypes = await prototypes_for(cache, batch.profile)
+    predictions = await run_in_threadpool(predictor.predict, images, prototypes)
+    return BatchResponse.model_construct(
+        predictions=[to_response(p, batch.profile) for p in predictions], profile=batch.profile
+    )
 
 
 @router.get("/api/model", response_model=ModelInfo, summary="Describe the served model")

@@ -14,17 +14,19 @@ from fastapi.exceptions import HTTPException
 from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import PredictorDep, SettingsDep
+from app.deps import PredictorDep, PrototypesDep, SettingsDep
 from app.inputs import check_attack_limits, image_body, read_image_input
 from app.report import model_report
+from app.routes.api import ProfileQuery
+from app.routes.profiles import prototypes_for
 from app.schemas import (
     DEFAULT_ATTACK_EPSILON,
     DEFAULT_ATTACK_STEPS,
     AttackInput,
     AttackResponse,
     ExplainResponse,
-    ImageInput,
     ModelReport,
+    PredictInput,
     error_responses,
 )
 from model.serving.explain import Attack, Explanation, explain, targeted_attack
@@ -48,7 +50,7 @@ def rounded(values: NDArray[Any]) -> Any:
     return walk(values.tolist())
 
 
-def to_explain_response(explanation: Explanation) -> ExplainResponse:
+def to_explain_response(explanation: Explanation, profile: str | None = None) -> ExplainResponse:
     return ExplainResponse(
         digit=explanation.digit,
         probabilities=explanation.probabilities,
@@ -56,6 +58,7 @@ def to_explain_response(explanation: Explanation) -> ExplainResponse:
         saliency=rounded(explanation.saliency),
         grad_x_input=rounded(explanation.grad_x_input),
         activations=[rounded(layer) for layer in explanation.activations],
+        profile=profile,
     )
 
 
@@ -73,18 +76,27 @@ def to_attack_response(attack: Attack) -> AttackResponse:
 @router.post(
     "/api/explain",
     response_model=ExplainResponse,
-    responses=error_responses(400, 413, 415, 422),
-    openapi_extra=image_body(ImageInput),
+    response_model_exclude_none=True,  # "profile" only when there is one
+    responses=error_responses(400, 404, 413, 415, 422, 503),
+    openapi_extra=image_body(PredictInput),
     summary="Saliency, gradient x input and hidden activations for one image",
 )
 async def explain_image(
-    request: Request, predictor: PredictorDep, settings: SettingsDep
+    request: Request,
+    predictor: PredictorDep,
+    settings: SettingsDep,
+    cache: PrototypesDep,
+    profile: ProfileQuery = None,
 ) -> ExplainResponse:
     """The same inputs as /api/predict: JSON `{"image": ...}` or `{"pixels": ...}`, or a raw
-    image body. Gradients come from the network's own NumPy backward pass."""
-    pixels, _ = await read_image_input(request, settings, ImageInput)
-    explanation = await run_in_threadpool(explain, predictor, pixels)
-    return to_explain_response(explanation)
+    image body, and optionally a `profile`. Gradients come from the network's own NumPy
+    backward pass."""
+    pixels, item = await read_image_input(request, settings, PredictInput)
+    if item is not None:
+        profile = item.profile
+    prototypes = await prototypes_for(cache, profile)
+    explanation = await run_in_threadpool(explain, predictor, pixels, prototypes)
+    return to_explain_response(explanation, profile)
 
 
 @router.post(

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import PredictorDep, SettingsDep
+from app.deps import PredictorDep, PrototypesDep, SettingsDep
 from app.inputs import (
     IMAGE_TYPES,
     decode_base64_image,
@@ -22,6 +22,8 @@ from app.inputs import (
     read_body,
     status_for,
 )
+from app.routes.api import ProfileQuery
+from app.routes.profiles import prototypes_for
 from app.schemas import (
     ImageInput,
     NumberDigit,
@@ -47,7 +49,7 @@ def _number_body() -> dict[str, Any]:
 NUMBER_BODY = _number_body()
 
 
-def to_number_response(reading: NumberReading) -> NumberResponse:
+def to_number_response(reading: NumberReading, profile: str | None = None) -> NumberResponse:
     # Built without validation, as /api/predict's answer is: the reading already holds exactly
     # these types (digits from argmax, 10 probabilities, boxes of ints, 28x28 ints 0..255).
     return NumberResponse.model_construct(
@@ -65,13 +67,15 @@ def to_number_response(reading: NumberReading) -> NumberResponse:
             )
             for piece in reading.pieces
         ],
+        profile=profile,
     )
 
 
 async def read_number_input(
     request: Request, settings: Settings
-) -> tuple[bytes, list[list[list[float]]] | None]:
-    """The encoded image and the strokes (None if not sent) of a JSON or raw image body."""
+) -> tuple[bytes, list[list[list[float]]] | None, NumberInput | None]:
+    """The encoded image, the strokes (None if not sent) and the parsed JSON (None for a raw
+    image body) of a request."""
     kind = media_type(request)
     if kind != "application/json" and kind not in IMAGE_TYPES:
         raise HTTPException(
@@ -79,31 +83,41 @@ async def read_number_input(
         )
     body = await read_body(request, settings.max_body_bytes)
     if kind != "application/json":
-        return body, None
+        return body, None, None
     item: NumberInput = parse_json(body, NumberInput)
-    return decode_base64_image(item.image), item.strokes
+    return decode_base64_image(item.image), item.strokes, item
 
 
 @router.post(
     "/api/number",
     response_model=NumberResponse,
-    responses=error_responses(400, 413, 415, 422),
+    response_model_exclude_none=True,  # "profile" only when there is one
+    responses=error_responses(400, 404, 413, 415, 422, 503),
     openapi_extra=NUMBER_BODY,
     summary="Read a whole number: every digit in one drawing, left to right",
 )
 async def read_number(
-    request: Request, predictor: PredictorDep, settings: SettingsDep
+    request: Request,
+    predictor: PredictorDep,
+    settings: SettingsDep,
+    cache: PrototypesDep,
+    profile: ProfileQuery = None,
 ) -> NumberResponse:
     """JSON `{"image": ..., "strokes": [...]}` (strokes optional) or a raw image body.
 
     The drawing is cut into pieces that the network reads best as one digit each
     (segmentation by recognition); each piece goes through the same recipe as /api/predict.
+    With a `profile` (JSON field, or `?profile=` with a raw image body), every piece is read
+    with the model adapted to that profile's examples.
     """
-    data, strokes = await read_number_input(request, settings)
+    data, strokes, item = await read_number_input(request, settings)
+    if item is not None:
+        profile = item.profile
+    prototypes = await prototypes_for(cache, profile)
     try:
         reading = await run_in_threadpool(
-            read_number_image, predictor, data, settings.image_limits, strokes
+            read_number_image, predictor, data, settings.image_limits, strokes, prototypes
         )
     except PreprocessError as error:
         raise HTTPException(status_for(error), str(error)) from None
-    return to_number_response(reading)
+    return to_number_response(reading, profile)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.adaptation import PrototypeCache
 from app.deps import PredictorDep, SettingsDep, StoreDep
 from app.inputs import image_body, read_image_input
 from app.schemas import (
@@ -31,6 +32,7 @@ from app.store import (
     StoreUnavailableError,
     UnknownProfileError,
 )
+from model.serving.prototypes import Prototypes
 
 router = APIRouter()
 
@@ -51,6 +53,14 @@ async def in_store(call: Callable[..., ResultT], *args: Any) -> ResultT:
     except StoreError as error:
         status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 503)
         raise HTTPException(status, str(error)) from None
+
+
+async def prototypes_for(cache: PrototypeCache, profile: str | None) -> Prototypes | None:
+    """None without a profile; with one, its prototypes as of its newest example (404 for an
+    unknown profile, 503 when the store cannot answer)."""
+    if profile is None:
+        return None
+    return await in_store(cache.get, profile)
 
 
 def unknown_profile() -> HTTPException:

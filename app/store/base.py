@@ -245,6 +245,22 @@ class Store(abc.ABC):
                 result = self._execute("SELECT MAX(id) FROM examples WHERE profile = ?", (profile,))
         return int(result.rows[0][0] or 0)
 
+    def profile_revision(self, profile: str) -> int:
+        """`revision(profile)` for a profile that exists, in one query; UnknownProfileError if
+        there is no such profile (never created, or deleted). What a reader with a profile asks
+        on every request, so the newest example counts at once."""
+        if not PROFILE_ID.fullmatch(profile):
+            raise UnknownProfileError("unknown profile")
+        with self._session():
+            rows = self._execute(
+                "SELECT MAX(e.id) FROM profiles p LEFT JOIN examples e ON e.profile = p.id "
+                "WHERE p.id = ? GROUP BY p.id",
+                (profile,),
+            ).rows
+        if not rows:
+            raise UnknownProfileError("unknown profile")
+        return int(rows[0][0] or 0)
+
     def close(self) -> None:
         with self._lock:
             self._open = False

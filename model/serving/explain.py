@@ -12,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.serving.predictor import Predictor
+from model.serving.prototypes import Prototypes
 from model.serving.verdict import Verdict
 
 Pixels = NDArray[np.uint8]
@@ -67,9 +68,15 @@ def pixel_gradient(
     return (grad * scale).reshape(28, 28).astype(np.float32)
 
 
-def explain(predictor: Predictor, pixels: Pixels) -> Explanation:
-    """Saliency and grad x input for the predicted class, and every hidden layer's output."""
-    prediction = predictor.predict([pixels])[0]
+def explain(
+    predictor: Predictor, pixels: Pixels, prototypes: Prototypes | None = None
+) -> Explanation:
+    """Saliency and grad x input for the predicted class, and every hidden layer's output.
+
+    With `prototypes` (a profile's examples), the digit and probabilities are the adapted
+    reading; the saliency is still the network's own, of that digit's logit.
+    """
+    prediction = predictor.predict([pixels], prototypes)[0]
     saliency = pixel_gradient(predictor, pixels, class_index=prediction.digit)
     hidden = predictor.network.hidden_activations(_normalised(predictor, pixels))
     return Explanation(

@@ -52,6 +52,7 @@ from model.serving.preprocess import (
     open_image,
     to_mnist,
 )
+from model.serving.prototypes import Prototypes
 
 MAX_ATOMS = 5  # atoms one piece may span: a digit cut in up to five
 MAX_WIDTH = 2.0  # a piece wider than this many line heights is not tried
@@ -143,11 +144,14 @@ def read_number_image(
     data: bytes,
     limits: ImageLimits = DEFAULT_LIMITS,
     strokes: Sequence[Sequence[Sequence[float]]] | None = None,
+    prototypes: Prototypes | None = None,
 ) -> NumberReading:
     """Encoded image bytes, and optionally the strokes that drew it (x, y in its px) -> the
-    number. Raises a PreprocessError (StrokeError for bad strokes) for input it cannot read."""
+    number, read with `prototypes` (a profile's examples) if given. Raises a PreprocessError
+    (StrokeError for bad strokes) for input it cannot read."""
     ink = ink_map(open_image(data, limits))
-    return read_number(predictor, ink, None if strokes is None else strokes_on(ink.shape, strokes))
+    on_ink = None if strokes is None else strokes_on(ink.shape, strokes)
+    return read_number(predictor, ink, on_ink, prototypes=prototypes)
 
 
 def strokes_on(
@@ -181,8 +185,10 @@ def read_number(
     ink: NDArray[np.floating],
     strokes: Sequence[NDArray[np.floating]] | None = None,
     costs: Costs = COSTS,
+    prototypes: Prototypes | None = None,
 ) -> NumberReading:
-    """Read the number drawn in an ink map (H, W), ink high (as `ink_map` gives it).
+    """Read the number drawn in an ink map (H, W), ink high (as `ink_map` gives it); every
+    candidate piece is read with `prototypes` (a profile's examples) when given.
 
     `strokes`: the drawing's strokes in drawing order, each (k, 2) x, y in the ink map's px;
     they decide which ink belongs together, the ink itself is always read from the image.
@@ -195,7 +201,7 @@ def read_number(
     found = find_atoms(grid, strokes)
     spans = candidate_spans(found)
     crops = [piece_ink(ink, grid, found.atoms[first:last]) for first, last in spans]
-    predictions = predictor.predict([to_mnist(crop) for crop, _ in crops])
+    predictions = predictor.predict([to_mnist(crop) for crop, _ in crops], prototypes)
     boxes = [box for _, box in crops]
     return choose_pieces(found, spans, boxes, predictions, grid.factor, costs)
 

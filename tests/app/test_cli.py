@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import re
+import shlex
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +20,7 @@ import pytest
 from PIL import Image
 
 from app.cli import build_parser, main
+from app.settings import Settings
 from model.data import download
 from model.data.mnist import load_mnist
 from model.training.config import TrainConfig
@@ -274,3 +279,165 @@ def test_download_reports_failure_in_one_line_without_traceback(
     assert err.startswith("digits download: error: could not download")
     assert "--data DIR" in err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------ first impressions (#17)
+def expanded_help(parser: argparse.ArgumentParser, action: argparse.Action) -> str:
+    """An option's help as `--help` prints it (%(default)s filled in), on one line."""
+    return " ".join(parser._get_formatter()._expand_help(action).split())
+
+
+def every_command() -> dict[str, argparse.ArgumentParser]:
+    parser, commands = build_parser()
+    return {"digits": parser, **commands}
+
+
+def test_no_help_line_mentions_a_default_twice() -> None:
+    for name, parser in every_command().items():
+        for action in shown_actions(parser):
+            text = expanded_help(parser, action)
+            assert text.lower().count("default") <= 1, f"{name} {action.option_strings}: {text}"
+
+
+def test_every_stated_default_is_the_real_one() -> None:
+    train_defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    for name, parser in every_command().items():
+        for action in shown_actions(parser):
+            real = train_defaults.get(action.dest) if name == "train" else action.default
+            if real is None or real is False or real == argparse.SUPPRESS:
+                continue  # no value to show: the help says in words what happens
+            if isinstance(real, tuple):
+                shown = ",".join(map(str, real))
+            else:
+                shown = str(real).lower() if isinstance(real, bool) else str(real)
+            stated = re.search(r"\(default: ([^;)]*)", expanded_help(parser, action))
+            assert stated, f"{name} {action.option_strings} does not state its default {shown}"
+            assert stated.group(1) == shown, f"{name} {action.option_strings}"
+
+
+def test_the_weights_defaults_say_where_each_command_looks() -> None:
+    """serve reads $DIGITS_WEIGHTS (app/settings.py) before the shipped file; evaluate and
+    predict take the shipped file."""
+    commands = every_command()
+    helps = {
+        name: expanded_help(commands[name], action)
+        for name in ("serve", "evaluate", "predict")
+        for action in commands[name]._actions
+        if "--weights" in action.option_strings
+    }
+    assert helps["serve"] == "weight file (default: $DIGITS_WEIGHTS, else the shipped weights)"
+    assert Settings.from_env({"DIGITS_WEIGHTS": "/x/w.npz"}).weights == Path("/x/w.npz")
+    assert helps["evaluate"] == helps["predict"] == "weight file (default: the shipped weights)"
+
+
+def not_weight_files(folder: Path) -> dict[str, Path]:
+    """Files that are not digits weight files, of every kind a user may pass by mistake."""
+    text = folder / "text.npz"
+    text.write_text("these are not weights\n")
+    png = folder / "digit.png"
+    Image.new("L", (28, 28)).save(png)
+    random_bytes = folder / "random.npz"
+    random_bytes.write_bytes(np.random.default_rng(0).bytes(4096))
+    pickled = folder / "pickled.npz"
+    np.savez(pickled, **{"dense0.W": np.array([{"boom": 1}], dtype=object)})
+    single = folder / "single.npy"
+    np.save(single, np.zeros(3))
+    return {"text": text, "png": png, "random": random_bytes, "pickled": pickled, "npy": single}
+
+
+NOT_WEIGHTS = ("text", "png", "random", "pickled", "npy")
+
+
+@pytest.mark.parametrize("kind", NOT_WEIGHTS)
+@pytest.mark.parametrize("command", ["serve", "predict", "evaluate"])
+def test_a_file_that_is_not_weights_is_refused_in_one_line(
+    command: str,
+    kind: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # serve sets DIGITS_WEIGHTS from --weights: set here, so that it is restored afterwards
+    monkeypatch.setenv("DIGITS_WEIGHTS", "")
+    path = not_weight_files(tmp_path)[kind]
+    image = tmp_path / "digit.png"
+    flags = {
+        "serve": ["--port", "0"],
+        "predict": [str(image)],
+        "evaluate": ["--data", str(SAMPLE_DIR)],
+    }[command]
+    assert main([command, "--weights", str(path), *flags]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"digits {command}: not a digits weight file: {path} (")
+    assert err.endswith(")\n")
+    assert err.count("\n") == 1
+    for leak in ("allow_pickle", "unsafe", "Traceback", "pickle.load"):
+        assert leak not in err
+
+
+@pytest.mark.parametrize("kind", ["text", "pickled"])
+def test_a_file_that_is_not_weights_is_refused_from_the_shell(kind: str, tmp_path: Path) -> None:
+    path = not_weight_files(tmp_path)[kind]
+    result = run_cli("predict", "--weights", str(path), str(tmp_path / "digit.png"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"digits predict: not a digits weight file: {path} (")
+    assert "allow_pickle" not in result.stderr
+    assert "unsafe" not in result.stderr
+
+
+EVALUATE_JSON = [sys.executable, "-m", "app.cli", "evaluate", "--json", "--data", str(SAMPLE_DIR)]
+
+
+def test_output_into_a_closed_pipe_ends_quietly() -> None:
+    """`digits evaluate --json | head -c 300`, with the reader gone before anything is written."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            EVALUATE_JSON, stdout=writer, stderr=subprocess.PIPE, text=True, cwd=ROOT, timeout=120
+        )
+    finally:
+        os.close(writer)
+    assert result.stderr == ""
+    assert result.returncode == 1  # as Python's documentation does on EPIPE
+
+
+def test_output_piped_into_head_ends_quietly() -> None:
+    command = " ".join(shlex.quote(part) for part in EVALUATE_JSON) + " | head -c 300"
+    result = subprocess.run(
+        ["sh", "-c", command], capture_output=True, cwd=ROOT, timeout=120, check=False
+    )
+    assert len(result.stdout) == 300
+    assert result.stderr == b""
+
+
+@pytest.fixture(params=[False, True], ids=["plain", "reuseaddr"])
+def busy_port(request: pytest.FixtureRequest) -> Iterator[int]:
+    """A port another program listens on (as a server would, with SO_REUSEADDR or without)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        if request.param:
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        yield other.getsockname()[1]
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line_before_anything_else(busy_port: int) -> None:
+    result = run_cli("serve", "--port", str(busy_port))
+    assert result.returncode != 0
+    assert result.stdout == ""  # no "serving on ..." first
+    assert re.fullmatch(
+        rf"digits serve: port {busy_port} on 127\.0\.0\.1 is already in use "
+        r"\(try --port (\d+)\)\n",
+        result.stderr,
+    ), result.stderr
+    suggested = int(result.stderr.rsplit(" ", 1)[1].rstrip(")\n"))
+    assert suggested > busy_port
+
+
+def test_serve_on_an_address_it_cannot_have_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--host", "no-such-host.invalid", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("digits serve: cannot listen on no-such-host.invalid: ")
+    assert err.count("\n") == 1

@@ -91,7 +91,7 @@ def test_a_new_profile_is_empty(api: TestClient) -> None:
 def test_an_unknown_profile_is_404(api: TestClient, method: str, profile: str) -> None:
     response = api.request(method.upper(), f"/api/profiles/{profile}")
     assert response.status_code == 404
-    assert response.json() == {"detail": "unknown profile"}
+    assert response.json() == {"detail": "unknown profile", "code": "unknown_profile"}
 
 
 def test_an_overlong_profile_id_is_422(api: TestClient) -> None:
@@ -211,7 +211,10 @@ def test_a_raw_image_needs_a_good_label_in_the_query(
     )
     assert response.status_code == status
     if not query:
-        assert response.json() == {"detail": "with a raw image body, give the label as ?label=0..9"}
+        assert response.json() == {
+            "detail": "with a raw image body, give the label as ?label=0..9",
+            "code": "invalid_input",
+        }
 
 
 def test_an_example_for_an_unknown_profile_is_404_and_not_stored(
@@ -221,7 +224,7 @@ def test_an_example_for_an_unknown_profile_is_404_and_not_stored(
     for profile in ("AAAAAAAAAAAAAAAAAAAAAA", "no such profile"):
         response = api.post("/api/examples", json=example(images[0], 1, profile=profile))
         assert response.status_code == 404
-        assert response.json() == {"detail": "unknown profile"}
+        assert response.json() == {"detail": "unknown profile", "code": "unknown_profile"}
     raw = api.post(
         "/api/examples?label=1&profile=nope",
         content=canvas_png(images[0]),
@@ -265,7 +268,10 @@ def test_a_body_over_the_limit_is_413(
     with serving(predictor, database, max_body_bytes=1000) as small:
         response = small.post("/api/examples", json=example(images[0], 1))
     assert response.status_code == 413
-    assert response.json() == {"detail": "request body over the limit of 1,000 bytes"}
+    assert response.json() == {
+        "detail": "request body over the limit of 1,000 bytes",
+        "code": "too_large",
+    }
 
 
 @pytest.mark.parametrize(
@@ -311,7 +317,8 @@ def test_a_full_profile_is_429(predictor: Predictor, database: Path, test_sample
     assert statuses == [201, 201, 429]
     assert refused.json() == {
         "detail": "the profile holds 2 examples, the most a profile may hold; "
-        "delete it to start again"
+        "delete it to start again",
+        "code": "profile_full",
     }
     assert other.status_code == 201
 
@@ -331,6 +338,7 @@ def test_a_database_at_its_size_limit_is_507(
         still = tight.get(f"/api/profiles/{profile}")
         predicted = tight.post("/api/predict", json={"pixels": images[0].tolist()})
     assert refused.status_code == 507
+    assert refused.json()["code"] == no_profile.json()["code"] == "database_full"
     assert refused.json()["detail"].startswith("the database is at its size limit (2.")
     assert "of 1 MB)" in refused.json()["detail"]
     assert no_profile.status_code == 507
@@ -347,9 +355,11 @@ def assert_store_unavailable(client: TestClient, detail: str, sample: Sample) ->
         client.get("/api/profiles/AAAAAAAAAAAAAAAAAAAAAA"),
         client.delete("/api/profiles/AAAAAAAAAAAAAAAAAAAAAA"),
         client.post("/api/examples", json=example(images[0], 1)),
+        # reading with a profile needs the store too
+        client.post("/api/predict", json={"pixels": images[0].tolist(), "profile": "A" * 22}),
     ]
-    assert [r.status_code for r in responses] == [503] * 4
-    assert all(r.json() == {"detail": detail} for r in responses)
+    assert [r.status_code for r in responses] == [503] * 5
+    assert all(r.json() == {"detail": detail, "code": "store_unavailable"} for r in responses)
     assert client.post("/api/predict", json={"pixels": images[0].tolist()}).status_code == 200
     assert client.get("/healthz").status_code == 200
 
@@ -390,7 +400,10 @@ def test_a_full_disk_is_503(api: TestClient, test_sample: Sample) -> None:
         response = api.post("/api/examples", json=example(images[i], 1, profile=profile))
         statuses.add(response.status_code)
         if response.status_code == 503:
-            assert response.json() == {"detail": "the database's disk is full"}
+            assert response.json() == {
+                "detail": "the database's disk is full",
+                "code": "store_unavailable",
+            }
             break
     assert 503 in statuses
     assert api.post("/api/predict", json={"pixels": images[0].tolist()}).status_code == 200
@@ -485,4 +498,4 @@ def test_method_not_allowed_names_every_method_of_the_path(
     response = api.request(method, path)
     assert response.status_code == 405
     assert response.headers["allow"] == allow
-    assert response.json() == {"detail": "Method Not Allowed"}
+    assert response.json() == {"detail": "Method Not Allowed", "code": "method_not_allowed"}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from model.files import (
     CHECKPOINT_FORMAT,
@@ -324,3 +326,81 @@ def test_the_shipped_file_loads_with_and_without_its_verdict_group(tmp_path: Pat
     assert before.groups == {}
     for name, value in shipped.network.parameters().items():
         np.testing.assert_array_equal(before.network.parameters()[name], value)
+
+
+# ------------------------------------------------------------------ files that are not weights
+def refusal(load: Callable[[Path], object], path: Path) -> str:
+    with pytest.raises(WeightFileError) as info:
+        load(path)
+    message = str(info.value)
+    for leak in ("allow_pickle", "unsafe", "pickle.load"):  # numpy's advice is not for users
+        assert leak not in message
+    return message
+
+
+@pytest.mark.parametrize(
+    ("write", "reason"),
+    [
+        (
+            lambda path: path.write_text("these are not weights\n"),
+            "not an .npz archive: it is text",
+        ),
+        (lambda path: path.write_bytes(b""), "not an .npz archive: the file is empty"),
+        (
+            lambda path: Image.new("L", (28, 28)).save(path, format="PNG"),
+            "not an .npz archive: it is a PNG image",
+        ),
+        (
+            lambda path: path.write_bytes(np.random.default_rng(0).bytes(4096)),
+            "not an .npz archive",
+        ),
+        (
+            lambda path: np.save(path.open("wb"), np.zeros(3)),
+            "not an .npz archive: it is a single NumPy array (.npy)",
+        ),
+        (
+            lambda path: np.savez(path, **{"dense0.W": np.array([{"boom": 1}], dtype=object)}),
+            "array 'dense0.W' holds pickled Python objects, which are never loaded",
+        ),
+        (
+            lambda path: path.write_bytes(b"PK\x03\x04 then nothing a zip needs"),
+            "not a readable .npz archive: File is not a zip file",
+        ),
+    ],
+    ids=["text", "empty", "png", "random", "npy", "pickled", "broken-zip"],
+)
+def test_a_file_that_is_not_weights_is_named_with_a_short_reason(
+    tmp_path: Path, write: Callable[[Path], object], reason: str
+) -> None:
+    path = tmp_path / "weights.npz"
+    write(path)
+    assert refusal(read_weight_file, path) == f"not a digits weight file: {path} ({reason})"
+    assert refusal(load_checkpoint, path) == f"not a digits training checkpoint: {path} ({reason})"
+
+
+def test_a_zip_of_other_files_and_a_folder_are_not_weights(tmp_path: Path) -> None:
+    zipped = tmp_path / "notes.npz"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    assert refusal(load_weights, zipped) == (
+        f"not a digits weight file: {zipped} ('readme.txt' in it is not a NumPy array)"
+    )
+    assert refusal(load_weights, tmp_path) == f"not a digits weight file: {tmp_path} (a folder)"
+    assert refusal(load_weights, tmp_path / "nope.npz") == (
+        f"weight file not found: {tmp_path / 'nope.npz'}"
+    )
+
+
+def test_a_damaged_array_inside_the_archive_is_refused_without_numpys_words(
+    saved: Path,
+) -> None:
+    with zipfile.ZipFile(saved) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["dense0.W.npy"] = b"\x93NUMPY\x01\x00" + b"\x10\x00" + b"{'descr': nonsense}\n"
+    with zipfile.ZipFile(saved, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    assert refusal(load_weights, saved) == (
+        f"not a digits weight file: {saved} (not a readable .npz archive: "
+        "array 'dense0.W' is damaged)"
+    )

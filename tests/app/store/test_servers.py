@@ -144,7 +144,7 @@ def test_a_broken_database_is_reported_at_start_up_and_prediction_goes_on(
     assert predicted.status_code == 200
     assert stored.status_code == 503
     reason = "the database file is not a SQLite database (corrupt?)"
-    assert stored.json() == {"detail": reason}
+    assert stored.json() == {"detail": reason, "code": "store_unavailable"}
     lines = [line for line in server.stderr.splitlines() if "example store" in line]
     assert lines == [
         f"digits serve: the example store at {database} is unavailable: {reason}; "

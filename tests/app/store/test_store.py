@@ -216,6 +216,22 @@ def test_the_revision_grows_with_each_example_of_its_profile(make_store: MakeSto
     assert store.revision(mine) == 0
 
 
+def test_a_profile_revision_is_its_revision_and_refuses_unknown_profiles(
+    make_store: MakeStore,
+) -> None:
+    store = make_store()
+    mine, theirs = store.create_profile(), store.create_profile()
+    assert store.profile_revision(mine) == 0  # a profile without examples exists all the same
+    add(store, 1, mine)
+    add(store, 3, theirs)
+    assert store.profile_revision(mine) == store.revision(mine) > 0
+    assert store.profile_revision(theirs) == store.revision(theirs) > store.revision(mine)
+    store.delete_profile(mine)
+    for unknown in (mine, "never-made", "not an id!"):
+        with pytest.raises(UnknownProfileError):
+            store.profile_revision(unknown)
+
+
 @pytest.mark.parametrize(
     ("pixels", "label", "prediction"),
     [

@@ -15,6 +15,7 @@ from model.serving.atoms import working_grid
 from model.serving.components import connected_components
 from model.serving.predictor import Prediction, Predictor
 from model.serving.preprocess import NoInkError, to_mnist
+from model.serving.prototypes import Prototypes
 from model.serving.segment import (
     Candidate,
     NumberReading,
@@ -179,9 +180,11 @@ class CountingPredictor(Predictor):
         self.verdicts = verdicts or {}
         self.confidence = confidence  # what an overruled piece's confidence becomes, if given
 
-    def predict(self, images: list[NDArray[np.uint8]]) -> list[Prediction]:
+    def predict(
+        self, images: list[NDArray[np.uint8]], prototypes: Prototypes | None = None
+    ) -> list[Prediction]:
         self.calls.append(len(images))
-        predictions = super().predict(images)
+        predictions = super().predict(images, prototypes)
         return [
             dataclasses.replace(
                 p,
