@@ -32,12 +32,21 @@ export function isNumberReading(body) {
   );
 }
 
-/** What to say when no answer came back; status 0 means no answer at all. */
-export function errorMessage(status, detail) {
+/** Did the server say the drawing has no ink? Its errors are {"detail", "code"}: `code` is
+    for programs and never changes, so it decides; a server from before the codes only had
+    the detail, worded "no ink found: draw a digit" (and once just "no ink"). */
+export function isNoInk(error) {
+  if (!error || typeof error !== "object") return false;
+  if (typeof error.code === "string") return error.code === "no_ink";
+  return typeof error.detail === "string" && error.detail.startsWith("no ink");
+}
+
+/** What to say when no answer came back: `status` 0 means no answer at all; `error` is the
+    server's error body ({detail, code}), or null or {} when it sent none we could read. */
+export function errorMessage(status, error) {
   if (status === 0) return "Can't reach the server. Check your connection and try again.";
-  if (status === 422 && detail === "no ink") {
-    return "I can't see any ink yet. Try drawing a bit bigger.";
-  }
+  if (isNoInk(error)) return "I can't see any ink yet. Try drawing a bit bigger.";
+  const detail = error && typeof error === "object" ? error.detail : undefined;
   const reason = typeof detail === "string" ? detail : `error ${status}`;
   return `Couldn't read that drawing (${reason}).`;
 }

@@ -15,7 +15,8 @@ const ASK_DELAY_MS = 120; // live updates while drawing, at most ~8 requests a s
  *   pending()                       a request is due or on its way
  *   empty()                         nothing on the pad
  *   answer(body, current, version)  an answer; `current` when it describes the pad
- *   failed(status, detail, current) no usable answer; status 0: no answer at all
+ *   failed(status, error, current)  no usable answer; status 0: no answer at all; `error`
+ *                                   is the server's error body ({detail, code}) or null
  * Returns {drawingChanged({immediate}), refresh(), stop()}: refresh asks again at once about
  * the same drawing (a new mode, a new profile); stop drops whatever is on its way.
  */
@@ -65,7 +66,7 @@ export function liveAnswers({ drawing, ask, view }) {
       if (ok) {
         view.answer(body, current, sent.version);
       } else {
-        view.failed(status, body && body.detail, current);
+        view.failed(status, body ?? null, current); // the whole body: its code, not just words
       }
     } catch {
       if (inFlight !== sent) return; // aborted by a clear, or cleared while failing

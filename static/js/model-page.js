@@ -5,13 +5,15 @@ import { REPORT_URL, getJson } from "./api.js";
 import { drawConfusion, drawPerClass } from "./charts.js";
 import { onColorSchemeChange, setState, showMessage } from "./dom.js";
 import { drawMistakes } from "./mistakes.js";
+import { initScrollRegions } from "./scroll-regions.js";
 import { initWeightsGrid } from "./weights.js";
 
 const byId = (id) => document.getElementById(id);
 const confusionBox = byId("confusion");
 const perClassBox = byId("per-class");
 const mistakesBox = byId("mistakes");
-const weights = initWeightsGrid(byId("weights-grid"), byId("weights-caption"));
+const weights = initWeightsGrid(byId("weights-grid"), byId("weights-caption"), byId("tile-marker"));
+initScrollRegions(); // the architecture, config and checksum tables
 
 async function main() {
   let report;

@@ -102,11 +102,11 @@ function numberView() {
     pieces.replaceChildren();
   }
 
-  function showError(status, detail, current) {
+  function showError(status, error, current) {
     setState(current ? "error" : "pending");
     number.textContent = "";
     confidence.textContent = "";
-    verdictLine.textContent = errorMessage(status, detail);
+    verdictLine.textContent = errorMessage(status, error);
     verdictLine.classList.add("is-error");
     overlay.replaceChildren();
     pieces.replaceChildren();
@@ -144,7 +144,7 @@ export function initNumberReading({ drawing, profileFor }) {
       pending: () => view.setState("pending"),
       empty: () => view.showEmpty(),
       answer: (body, current) => view.showReading(body, current, exported.width, exported.height),
-      failed: (status, detail, current) => view.showError(status, detail, current),
+      failed: (status, error, current) => view.showError(status, error, current),
     },
   });
 

@@ -124,13 +124,13 @@ function answerView() {
     previewContext.clearRect(0, 0, preview.width, preview.height);
   }
 
-  function showError(status, detail, current) {
+  function showError(status, error, current) {
     prediction.textContent = "";
     setState(current ? "error" : "pending");
     setVerdict(DIGIT);
     confidence.textContent = "";
     statusLine.classList.add("is-error");
-    statusLine.textContent = errorMessage(status, detail);
+    statusLine.textContent = errorMessage(status, error);
     showCompact("", statusLine.textContent);
     showBars(null, -1);
     previewContext.clearRect(0, 0, preview.width, preview.height);
@@ -190,8 +190,8 @@ export function initPrediction({ drawing, inside, profileFor, onReadAsNumber }) 
       answer.showPrediction(body, current);
       inside.predictionShown(body, current, version);
     },
-    failed(status, detail, current) {
-      answer.showError(status, detail, current);
+    failed(status, error, current) {
+      answer.showError(status, error, current);
       inside.hide();
     },
   };
