@@ -37,7 +37,7 @@ DIGITS = 10
 TEMPERATURE = 0.1  # cosine similarity units: a 0.1 nearer prototype is e times as likely
 WEIGHT = 1.0  # how much the prototypes count against the network's own logits
 NEAR = 0.7  # cosine similarity above which a prototype pulls its digit up on its own
-PULL = 20.0  # logits added at similarity 1 (a drawing just like the prototype)
+PULL = 10.0  # logits added at similarity 1 (a drawing just like the prototype)
 LAYERS = 2  # the last hidden layers that describe a drawing
 
 
