@@ -34,8 +34,9 @@ from model.serving.predictor import Predictor
 from model.serving.preprocess import PreprocessError, image_to_mnist
 from model.serving.segment import read_number_image, verdict_of
 from model.serving.verdict import DIGIT
-from model.training import train
+from model.training import finetune, train
 from model.training.config import add_config_flags, config_from_args
+from model.training.finetune_data import FinetuneError, StoredSet, check_out
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -158,6 +159,65 @@ def run_train(args: argparse.Namespace) -> int:
     except ValueError as error:  # an invalid value, or a flag --resume cannot change
         raise UsageError(str(error)) from None
     return train.run(config)
+
+
+def run_finetune(args: argparse.Namespace) -> int:
+    """`digits finetune`: read every stored example, then model.training.finetune does the rest."""
+    from app.settings import Settings
+    from app.store import StoreUnavailableError, describe_database
+
+    try:
+        settings = Settings.from_env()
+        # The weight file and the database `digits serve` would use, unless named here.
+        args.weights = args.weights or str(settings.weights)
+        config = finetune.config_from_args(args)
+    except ValueError as error:  # a bad DIGITS_* variable, or a flag value out of range
+        raise UsageError(str(error)) from None
+    try:
+        check_out(Path(config.out))
+    except FinetuneError as error:
+        print(f"digits finetune: {error}", file=sys.stderr)
+        return 2
+    database = args.database or settings.database
+    where = describe_database(database)
+    try:
+        examples = _stored_examples(database, settings)
+    except StoreUnavailableError as error:
+        print(
+            f"digits finetune: the example store at {where} is unavailable: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    if not len(examples.labels):
+        print(
+            f"digits finetune: the example store at {where} holds no examples: nothing to "
+            "fine-tune on",
+            file=sys.stderr,
+        )
+        return 1
+    return finetune.run(config, examples)
+
+
+def _stored_examples(database: str, settings: Settings) -> StoredSet:
+    """Every example in the store as arrays; StoreUnavailableError if it cannot be read (a
+    SQLite file that does not exist is not created: there is nothing in it)."""
+    from app.store import StoreUnavailableError, describe_database, is_postgres_url, open_store
+
+    sqlite_file = not (is_postgres_url(database) or database.startswith("file:"))
+    if sqlite_file and not Path(database).expanduser().is_file():
+        raise StoreUnavailableError("there is no database file there")
+    store = open_store(database, settings.store_limits)
+    try:
+        rows = list(store.all_examples())
+    finally:
+        store.close()
+    return StoredSet.of(
+        [row.pixels for row in rows],
+        [row.label for row in rows],
+        # Examples without a profile are each their own group of the held-out split.
+        [row.profile or f"example {row.id}" for row in rows],
+        describe_database(database),
+    )
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -321,6 +381,20 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
             "train the network on MNIST and write a weight file",
             train.DESCRIPTION,
         )
+    )
+
+    tune = command(
+        "finetune",
+        run_finetune,
+        "continue training a weight file on the stored examples, keeping MNIST",
+        finetune.DESCRIPTION,
+    )
+    finetune.add_finetune_flags(tune)
+    tune.add_argument(
+        "--database",
+        metavar="URL",
+        help="the example store: a SQLite file or a postgresql:// URL "
+        "(default: $DIGITS_DATABASE, else digits/digits.sqlite3 in the user's data folder)",
     )
 
     evaluate = command(

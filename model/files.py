@@ -253,12 +253,18 @@ def round_to_storage(network: MLP, storage_dtype: str) -> None:
 
 
 def save_weights(
-    path: Path, network: MLP, metadata: Mapping[str, Any], storage_dtype: str | None = None
+    path: Path,
+    network: MLP,
+    metadata: Mapping[str, Any],
+    storage_dtype: str | None = None,
+    groups: Mapping[str, Mapping[str, NDArray[Any]]] | None = None,
 ) -> dict[str, Any]:
     """Write `network` and `metadata` (plus the fields that describe the arrays) atomically.
 
     `storage_dtype` ("float16") stores the arrays at lower precision; loading casts them back to
-    the network's float32. Returns the metadata as written.
+    the network's float32. `groups` ({group: {name: array}}, as `split_groups` returns them from
+    another file) are stored as they are, byte for byte, in the same write; their descriptions
+    are whatever `metadata[group]` holds. Returns the metadata as written.
     """
     dtype = np.dtype(storage_dtype or network.dtype)
     with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
@@ -269,6 +275,11 @@ def save_weights(
     for name, array in arrays.items():
         if not np.all(np.isfinite(array)):
             raise WeightFileError(f"{name} does not fit in {dtype} (too large a value)")
+    for group, members in (groups or {}).items():
+        if not group or GROUP_SEPARATOR in group or group in _PROTECTED:
+            raise WeightFileError(f"{group!r} cannot name a group of arrays")
+        for name, array in members.items():
+            arrays[f"{group}{GROUP_SEPARATOR}{name}"] = np.ascontiguousarray(array)
     full = dict(metadata)
     full.update(
         format=FORMAT,

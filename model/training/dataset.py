@@ -52,9 +52,7 @@ def load_dataset(config: TrainConfig, log: Log) -> Dataset:
     images, labels = load_mnist(data_dir, "train")
     if config.val_size >= len(labels):
         raise ValueError(f"--val-size {config.val_size} leaves no training data ({len(labels)})")
-    # Its own stream, so the split does not depend on how many numbers the model drew.
-    order = np.random.default_rng([config.seed, 7]).permutation(len(labels))
-    val_idx, train_idx = order[: config.val_size], order[config.val_size :]
+    train_idx, val_idx = train_validation_split(len(labels), config.seed, config.val_size)
     if config.limit:
         train_idx = train_idx[: config.limit]
     train_images = images[train_idx].reshape(len(train_idx), -1)
@@ -80,6 +78,18 @@ def load_dataset(config: TrainConfig, log: Log) -> Dataset:
     if config.strokes > 0:
         add_stroke_drawings(config, dataset, log)
     return dataset
+
+
+def train_validation_split(
+    count: int, seed: int, val_size: int
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Row numbers of the training and validation parts of `count` training digits.
+
+    Its own stream, so the split does not depend on how many numbers the model drew; fine-tuning
+    (model/training/finetune.py) holds the same digits out again.
+    """
+    order = np.random.default_rng([seed, 7]).permutation(count)
+    return order[val_size:], order[:val_size]
 
 
 def pixel_statistics(images: NDArray[np.uint8]) -> tuple[float, float]:

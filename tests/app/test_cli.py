@@ -47,7 +47,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for command in ("serve", "train", "evaluate", "predict", "download"):
+    for command in ("serve", "train", "finetune", "evaluate", "predict", "download"):
         assert command in out
 
 
@@ -77,7 +77,7 @@ def test_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_one_parser_holds_every_command() -> None:
     _, commands = build_parser()
-    assert list(commands) == ["serve", "train", "evaluate", "predict", "download"]
+    assert list(commands) == ["serve", "train", "finetune", "evaluate", "predict", "download"]
 
 
 def shown_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:

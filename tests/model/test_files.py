@@ -404,3 +404,17 @@ def test_a_damaged_array_inside_the_archive_is_refused_without_numpys_words(
         f"not a digits weight file: {saved} (not a readable .npz archive: "
         "array 'dense0.W' is damaged)"
     )
+
+
+def test_save_weights_carries_groups_as_stored_in_the_same_write(tmp_path: Path) -> None:
+    group = {"dense0.W": np.arange(6, dtype=np.float16).reshape(2, 3)}
+    path = tmp_path / "w.npz"
+    metadata = save_weights(path, MLP([784, 4, 10]), {"extra": {"n": 1}}, groups={"extra": group})
+    loaded = read_weight_file(path)  # the checksum covers the group
+    assert loaded.groups["extra"]["dense0.W"].tolist() == group["dense0.W"].tolist()
+    assert metadata["shapes"]["extra/dense0.W"] == [2, 3]
+    with np.load(path) as stored:
+        assert stored["extra/dense0.W"].dtype == np.float16  # as given, not the network's dtype
+    for bad in ("", "a/b", "shapes"):
+        with pytest.raises(WeightFileError, match="cannot name a group"):
+            save_weights(tmp_path / "x.npz", MLP([784, 4, 10]), {}, groups={bad: group})
