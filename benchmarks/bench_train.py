@@ -50,7 +50,7 @@ import numpy as np
 
 from app.blas import blas_threads, set_blas_threads
 from benchmarks.common import ROOT
-from model.data.mnist import DataNotFoundError, load_mnist, resolve_data_dir
+from model.data.mnist import load_mnist, resolve_data_dir
 from model.fast.training import train_step_gradients, use_fast_layers
 from model.nn.mlp import MLP
 from model.nn.optimizers import Momentum
@@ -75,7 +75,6 @@ TARGET_VS_TORCH = 0.5
 TARGET_VS_GEMM = 1.3
 TARGET_PEAK_RSS_MB = 1536.0  # 1.5 GB, in the MiB that /proc and ru_maxrss count
 WARMUP_ROWS = 20 * BATCH
-SHARED_DATA = ROOT.parent / "shared" / "data" / "mnist"  # where this checkout's README trains from
 BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
@@ -99,13 +98,8 @@ def blas_environment() -> dict[str, str]:
 
 # ------------------------------------------------------------------------------ data
 def find_data(explicit: str | None) -> Path:
-    """--data, else $DIGITS_DATA, else the download cache, else ../shared/data/mnist."""
-    try:
-        return resolve_data_dir(explicit)
-    except DataNotFoundError:
-        if explicit is None and SHARED_DATA.is_dir():
-            return resolve_data_dir(SHARED_DATA)
-        raise
+    """--data, else $DIGITS_DATA, else the download cache, as `digits train` finds it."""
+    return resolve_data_dir(explicit)
 
 
 def load_training_set(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

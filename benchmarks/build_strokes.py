@@ -3,7 +3,7 @@
 Not a benchmark and never needed at runtime: run it again only to change how the strokes are
 simplified (model/data/unipen.py: TOLERANCE, GRID, DIGIT_LIKE_LETTERS).
 
-    python -m benchmarks.build_strokes [--source ../shared/data/unipen] [--out model/data/strokes]
+    python -m benchmarks.build_strokes --source UNIPEN_DIR [--out model/data/strokes]
 
 Writes unipen-digits.npz (every digit record) and unipen-letters.npz (the letters that do not
 look like digits), then prints their sizes and the writer and contributor hold-out counts.
@@ -33,7 +33,7 @@ from model.data.unipen import (
 
 DIGITS_SOURCE = "unipen1a_digits.jsonl.gz"
 LETTERS_SOURCE = "unipen1bc_letters.jsonl.gz"
-# As the shared README gives it (its "Source and licence").
+# As the UNIPEN release's README gives it (its "Source and licence").
 CITATION = (
     "UNIPEN train_r01_v07 (December 1999), the International Unipen Foundation: I. Guyon, "
     'L. Schomaker, R. Plamondon, M. Liberman and S. Janet, "UNIPEN project of on-line data '
@@ -91,8 +91,8 @@ def main() -> None:
     parser.add_argument(
         "--source",
         type=Path,
-        default=ROOT.parent / "shared" / "data" / "unipen",
-        help="folder holding the UNIPEN jsonl.gz files",
+        required=True,
+        help=f"folder holding the UNIPEN files {DIGITS_SOURCE} and {LETTERS_SOURCE}",
     )
     parser.add_argument(
         "--out", type=Path, default=ROOT / "model" / "data" / "strokes", help="output folder"
