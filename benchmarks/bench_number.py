@@ -98,7 +98,9 @@ def handler_call(app: Any, body: bytes) -> Callable[[], object]:
                 (b"content-length", str(len(body)).encode()),
             ],
         }
-        response = await number_route(Request(scope, receive), predictor, settings)
+        response = await number_route(
+            Request(scope, receive), predictor, settings, app.state.prototypes, None
+        )
         return response.model_dump_json().encode()
 
     return lambda: loop.run_until_complete(once())
