@@ -49,7 +49,7 @@ NUMBER_RECORDS = (1282, 1279, 1292, 1284)
 
 
 def number_strokes() -> list[list[tuple[float, float]]]:
-    """"2024" side by side on the wide pad, as fractions of its width and height."""
+    """ "2024" side by side on the wide pad, as fractions of its width and height."""
     strokes = load_strokes()
     digits = [strokes.strokes(record) for record in NUMBER_RECORDS]
     params = layout_number(digits, [170.0] * 4, [45.0] * 3, pen_width=16.0)
