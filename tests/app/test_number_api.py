@@ -29,6 +29,14 @@ DIGIT_KEYS = {"digit", "verdict", "confidence", "probabilities", "box", "input"}
 
 @pytest.fixture(scope="module")
 def drawn() -> Drawn:
+    """Digits close together, none touching, on a rising line: readable from the image alone."""
+    return draw_number(number_of("50721"), gaps=[0.3, 0.05, 0.1, 0.05], slope=0.1)
+
+
+@pytest.fixture(scope="module")
+def overlapping() -> Drawn:
+    """The same with the 7's bar reaching over the 0: only the strokes tell them apart (from
+    the image alone, the shipped model reads the joined "07" as one wide 0)."""
     return draw_number(number_of("50721"), gaps=[0.3, -0.03, 0.1, 0.05], slope=0.1)
 
 
@@ -71,6 +79,17 @@ def test_a_drawn_number_is_read_left_to_right(
     for piece, truth in zip(answer["digits"], drawn.boxes, strict=True):
         centre_x = (piece["box"][0] + piece["box"][2]) / 2
         assert truth[0] <= centre_x <= truth[2]  # each box sits on its own digit
+
+
+def test_overlapping_digits_are_told_apart_by_their_strokes(
+    client: TestClient, overlapping: Drawn
+) -> None:
+    body = {"image": png_data_url(overlapping.png), "strokes": strokes_json(overlapping)}
+    answer = client.post("/api/number", json=body).json()
+    assert answer["number"] == "50721"
+    for piece, truth in zip(answer["digits"], overlapping.boxes, strict=True):
+        centre_x = (piece["box"][0] + piece["box"][2]) / 2
+        assert truth[0] <= centre_x <= truth[2]
 
 
 def test_a_raw_image_body_and_bare_base64_read_the_same(client: TestClient, drawn: Drawn) -> None:
