@@ -14,20 +14,9 @@ from model.nn.losses import softmax
 from model.nn.mlp import MLP
 from model.serving.predictor import Predictor
 from model.serving.verdict import DIGIT, FEATURES, Thresholds, VerdictModel
-from tests.conftest import SAMPLE_DIR, SHIPPED_WEIGHTS
+from tests.conftest import SAMPLE_DIR
 
 Sample = tuple[np.ndarray, np.ndarray]
-
-
-@pytest.fixture(scope="module")
-def shipped() -> Predictor:
-    return Predictor.from_file(SHIPPED_WEIGHTS)
-
-
-@pytest.fixture(scope="module")
-def sample() -> Sample:
-    """The committed sample of the MNIST test set: (1000, 28, 28) uint8, (1000,) labels."""
-    return load_mnist(SAMPLE_DIR, "test")
 
 
 def small_predictor(dtype: type[np.floating], temperature: float = 1.0) -> Predictor:

@@ -7,22 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.data.mnist import load_mnist
 from model.serving.predictor import Predictor
 from model.serving.prototypes import NEAR, NO_PROTOTYPES, PULL, TEMPERATURE, Prototypes, describe
-from tests.conftest import SAMPLE_DIR, SHIPPED_WEIGHTS
 
 Sample = tuple[np.ndarray, np.ndarray]
-
-
-@pytest.fixture(scope="module")
-def shipped() -> Predictor:
-    return Predictor.from_file(SHIPPED_WEIGHTS)
-
-
-@pytest.fixture(scope="module")
-def sample() -> Sample:
-    return load_mnist(SAMPLE_DIR, "test")
 
 
 def unit(v: np.ndarray) -> np.ndarray:
