@@ -26,13 +26,13 @@ const profile = initProfile({
 const digit = initPrediction({
   drawing: pad,
   inside,
-  profileFor: profile.profileFor,
+  postReading: profile.postReading,
   onReadAsNumber() {
     modes.set(NUMBER_MODE); // the drawing stays, at the left of the wide pad
     document.getElementById("mode-number").focus();
   },
 });
-const number = initNumberReading({ drawing: pad, profileFor: profile.profileFor });
+const number = initNumberReading({ drawing: pad, postReading: profile.postReading });
 
 /** The live answer of the mode on show. */
 function reading() {

@@ -2,7 +2,7 @@
 // box round each piece on the pad, and what the network saw of each piece.
 
 import { errorMessage, isNumberReading } from "./answers.js";
-import { NUMBER_STROKE_LIMITS, NUMBER_URL, boundedStrokes, postJson, readJson } from "./api.js";
+import { NUMBER_STROKE_LIMITS, NUMBER_URL, boundedStrokes, readJson } from "./api.js";
 import { html, svg } from "./dom.js";
 import { liveAnswers } from "./live.js";
 import { percentDown } from "./numbers.js";
@@ -117,10 +117,10 @@ function numberView() {
 
 /**
  * Start number mode's live answer. `drawing` is the pad ({hasInk, exportImage, exportStrokes});
- * `profileFor(url)` resolves to the profile id to send along, or undefined. Returns live.js's
- * {drawingChanged, refresh, stop}, plus reset() to blank the view when the mode is left.
+ * `postReading(url, payload, signal)` posts with the browser's profile (profile.js). Returns
+ * live.js's {drawingChanged, refresh, stop}, plus reset() to blank the view when the mode is left.
  */
-export function initNumberReading({ drawing, profileFor }) {
+export function initNumberReading({ drawing, postReading }) {
   const view = numberView();
   let exported = { width: 0, height: 0 }; // the size of the image the last request sent
 
@@ -128,9 +128,7 @@ export function initNumberReading({ drawing, profileFor }) {
     const image = drawing.exportImage();
     const strokes = boundedStrokes(drawing.exportStrokes(), NUMBER_STROKE_LIMITS);
     const size = drawing.exportSize();
-    const profile = await profileFor(NUMBER_URL);
-    const payload = profile === undefined ? { image, strokes } : { image, strokes, profile };
-    const response = await postJson(NUMBER_URL, payload, signal);
+    const response = await postReading(NUMBER_URL, { image, strokes }, signal);
     const body = await readJson(response);
     exported = size;
     return { ok: response.ok && isNumberReading(body), status: response.status, body };

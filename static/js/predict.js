@@ -7,7 +7,6 @@ import {
   NUMBER_URL,
   PREDICT_URL,
   boundedStrokes,
-  postJson,
   readJson,
 } from "./api.js";
 import { liveAnswers } from "./live.js";
@@ -142,25 +141,19 @@ function answerView() {
 /**
  * Start digit mode's live answer. `drawing` is the pad ({hasInk, exportImage, exportStrokes});
  * `inside` is the look inside (explain.js), told of every change of the drawing and of every
- * answer shown; `profileFor(url)` resolves to the profile id to send along, or undefined;
+ * answer shown; `postReading(url, payload, signal)` posts a reading request with the browser's
+ * profile (profile.js);
  * `onReadAsNumber()` is the "Read it as a number" button. Returns live.js's
  * {drawingChanged, refresh, stop}.
  */
-export function initPrediction({ drawing, inside, profileFor, onReadAsNumber }) {
+export function initPrediction({ drawing, inside, postReading, onReadAsNumber }) {
   const answer = answerView();
   document.getElementById("read-as-number").addEventListener("click", onReadAsNumber);
 
-  /** The payload with "profile" added when there is one and the endpoint takes it. */
-  async function withProfile(url, payload) {
-    const profile = await profileFor(url);
-    return profile === undefined ? payload : { ...payload, profile };
-  }
-
   /** /api/number's reading of the same image and strokes, or null. */
   async function readNumber(image, strokes, signal) {
-    const payload = await withProfile(NUMBER_URL, { image, strokes });
     try {
-      const response = await postJson(NUMBER_URL, payload, signal);
+      const response = await postReading(NUMBER_URL, { image, strokes }, signal);
       const body = await readJson(response);
       return response.ok && isNumberReading(body) ? body : null;
     } catch (error) {
@@ -172,7 +165,7 @@ export function initPrediction({ drawing, inside, profileFor, onReadAsNumber }) 
   async function ask(signal) {
     const image = drawing.exportImage();
     const strokes = boundedStrokes(drawing.exportStrokes(), NUMBER_STROKE_LIMITS);
-    const response = await postJson(PREDICT_URL, await withProfile(PREDICT_URL, { image }), signal);
+    const response = await postReading(PREDICT_URL, { image }, signal);
     const body = await readJson(response);
     const ok = response.ok && isPrediction(body);
     if (ok && verdictOf(body) === SEVERAL_DIGITS) body.number = await readNumber(image, strokes, signal);

@@ -9,6 +9,7 @@ import {
   acceptsField,
   boundedStrokes,
   call,
+  postJson,
 } from "./api.js";
 import { withArticle } from "./numbers.js";
 
@@ -54,7 +55,7 @@ function storeFailure(status, detail) {
  * Start the profile. `drawing` is the pad ({hasInk, exportImage, exportStrokes, clear});
  * `onTeach()` runs when a "Teach me" round starts (it needs digit mode); `onSaved()` after each
  * correction is stored (the answer is asked again, now with the profile). Returns
- * {profileFor(url), drawingChanged(hasInk), modeChanged(mode)}.
+ * {postReading(url, payload, signal), drawingChanged(hasInk), modeChanged(mode)}.
  */
 export function initProfile({ drawing, onTeach, onSaved }) {
   const byId = (id) => document.getElementById(id);
@@ -349,9 +350,30 @@ export function initProfile({ drawing, onTeach, onSaved }) {
 
   /** The id to send with a request to `url`, when there is one and the endpoint takes it. */
   async function profileFor(url) {
-    if (id === null) return undefined;
+    if (id === null || storeDown) return undefined;
     const accepted = await acceptsField(url, "profile");
     return accepted && id !== null ? id : undefined;
+  }
+
+  /** POST a reading request (/api/predict, /api/number) with this browser's profile when the
+      endpoint takes one. A profile must never stop the reading: when the server no longer knows
+      it (404, deleted in another tab) or cannot reach its store (503), the same request goes
+      again without it, and the profile is dropped (404) or left aside for this visit (503). */
+  async function postReading(url, payload, signal) {
+    const profile = await profileFor(url);
+    if (profile === undefined) return postJson(url, payload, signal);
+    const response = await postJson(url, { ...payload, profile }, signal);
+    if (response.status !== 404 && response.status !== 503) return response;
+    if (profile === id) {
+      if (response.status === 404) {
+        forgetLocally();
+        showCounts();
+        render();
+      } else {
+        storeUnavailable();
+      }
+    }
+    return postJson(url, payload, signal);
   }
 
   function drawingChanged(ink) {
@@ -370,5 +392,5 @@ export function initProfile({ drawing, onTeach, onSaved }) {
   loadCounts().then((known) => {
     if (!known) sayProblem(profileStatus, "Couldn't read your examples' counts from the server.");
   });
-  return { profileFor, drawingChanged, modeChanged };
+  return { postReading, drawingChanged, modeChanged };
 }

@@ -25,7 +25,7 @@ from tests.browser.test_page import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Request
+    from playwright.sync_api import Page, Request, Route
 
 pytestmark = pytest.mark.browser
 
@@ -240,6 +240,50 @@ def test_a_store_that_cannot_store_turns_corrections_off(
     assert wait_for_answer(page) == "7", "prediction keeps working"
     assert all(page.get_by_test_id(f"correct-{d}").is_disabled() for d in range(10))
     assert page.get_by_test_id("teach").is_disabled()
+
+
+def test_a_profile_the_server_no_longer_knows_does_not_stop_reading(
+    new_page: Callable[..., Page], console: ConsoleWatch
+) -> None:
+    """Deleted in another tab: the reading goes on without it, and the page lets it go."""
+    console.expect("status of 404")
+    page = open_page(new_page)
+    page.evaluate(f"() => localStorage.setItem('{STORAGE_KEY}', 'AAAAAAAAAAAAAAAAAAAAAA')")
+    page.reload()
+    page.wait_for_load_state("load")
+    draw_with_mouse(page, DIGIT_STROKES[7])
+    assert wait_for_answer(page) == "7"
+    page.wait_for_function(f"() => localStorage.getItem('{STORAGE_KEY}') === null")
+
+
+def test_a_store_that_cannot_read_profiles_does_not_stop_reading(
+    new_page: Callable[..., Page], console: ConsoleWatch
+) -> None:
+    """The store down after the profile was made: readings go on without the profile."""
+    console.expect("status of 503")
+    page = open_page(new_page)
+    draw_with_mouse(page, DIGIT_STROKES[1])
+    wait_for_answer(page)
+    page.get_by_test_id("correct-1").click()
+    wait_for_thanks(page, "Thanks: saved as a 1.")
+
+    def store_down(route: Route) -> None:
+        if "profile" in json.loads(route.request.post_data or "{}"):
+            route.fulfill(
+                status=503,
+                json={"detail": "the example store is unavailable", "code": "store_unavailable"},
+            )
+        else:
+            route.continue_()
+
+    page.route(f"**{PREDICT_PATH}", store_down)
+    page.get_by_test_id("clear").click()
+    draw_with_mouse(page, DIGIT_STROKES[7])
+    assert wait_for_answer(page) == "7", "read without the profile"
+    assert "can't store examples right now" in page.get_by_test_id("profile-status").inner_text()
+    # "Forget me" is off while the store is down; the test's profile goes by the API instead.
+    assert page.get_by_test_id("forget").is_disabled()
+    assert page.request.delete(f"/api/profiles/{stored_id(page)}").status == 204
 
 
 # A 1 with a long lead-in: the pen starts left of the stem, a tenth below its top, rises to
