@@ -98,3 +98,23 @@ def test_the_answer_follows_the_pad_when_scrolled(
         answer = page.get_by_test_id("compact-answer" if mode == "digit" else "number")
         assert inside_viewport(answer, width, height), mode
     no_sideways_scroll(page, width)
+
+
+def test_the_pad_stays_put_while_the_number_verdict_comes_and_goes(
+    new_page: Callable[..., Page],
+) -> None:
+    """At 360 px the longest verdict wraps to two lines; the pad must not move when it shows
+    or clears mid-drawing, or the stroke being drawn jumps with it."""
+    page = new_page(viewport={"width": 360, "height": 640})
+    page.goto("/")
+    page.wait_for_load_state("load")
+    switch_mode(page, "number")
+    verdict = page.get_by_test_id("number-verdict")
+    pad = page.get_by_test_id("pad")
+    tops = []
+    for text in ("", "Not all digits: the pieces marked ? are left out.", ""):
+        verdict.evaluate("(node, text) => { node.textContent = text; }", text)
+        box = pad.bounding_box()
+        assert box is not None
+        tops.append(box["y"])
+    assert max(tops) - min(tops) < 0.5, tops
