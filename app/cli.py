@@ -28,7 +28,7 @@ from model.data.mnist import (
 )
 from model.evaluation.metrics import evaluate, format_report
 from model.evaluation.robustness import robustness_report
-from model.files import WeightFileError, load_weights
+from model.files import WeightFileError, load_weights, unwritable
 from model.resources import shipped_weights
 from model.serving.predictor import Predictor
 from model.serving.preprocess import PreprocessError, image_to_mnist
@@ -158,6 +158,10 @@ def run_train(args: argparse.Namespace) -> int:
         config = config_from_args(args)
     except ValueError as error:  # an invalid value, or a flag --resume cannot change
         raise UsageError(str(error)) from None
+    for flag, target in (("--out", config.out), ("--checkpoint", config.checkpoint_path)):
+        reason = unwritable(Path(target))
+        if reason is not None:  # found now, not after an hour of training
+            raise UsageError(f"{flag}: {reason}")
     return train.run(config)
 
 

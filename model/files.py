@@ -302,6 +302,23 @@ _PROTECTED = frozenset(
 )
 
 
+def unwritable(path: Path) -> str | None:
+    """Why a file could not be written at `path`, or None if it could: checked before any long
+    work (training, fine-tuning), so a typo in --out costs seconds, not a training run. The
+    folder, or the nearest one that exists, must be a folder we may write into."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{path} is a folder; name the file to write"
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                return f"cannot write {path}: {folder} is a file, not a folder"
+            if not os.access(folder, os.W_OK | os.X_OK):
+                return f"cannot write {path}: the folder {folder} is not writable"
+            return None
+    return None
+
+
 def update_metadata(path: Path, fields: Mapping[str, Any]) -> dict[str, Any]:
     """Add or replace metadata `fields` of a weight file, atomically; the arrays stay as they are.
 

@@ -9,7 +9,6 @@ one, a key of its own). `held_out` keeps a profile's examples together on one si
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +19,7 @@ from numpy.typing import NDArray
 
 from model.data.mnist import SPLITS, data_files, load_mnist, resolve_data_dir, sha256_file
 from model.evaluation.metrics import predict_in_batches
-from model.files import METADATA_KEY, read_npz, read_weight_file, split_groups
+from model.files import METADATA_KEY, read_npz, read_weight_file, split_groups, unwritable
 from model.nn.mlp import MLP
 from model.serving.preprocess import normalize
 from model.training.config import TrainConfig
@@ -35,17 +34,10 @@ class FinetuneError(Exception):
 
 
 def check_out(path: Path) -> None:
-    """FinetuneError unless a weight file could be written at `path`, checked before any work:
-    the folder, or the nearest one that exists, must be a folder we may write into."""
-    if path.is_dir():
-        raise FinetuneError(f"--out {path} is a folder; name the weight file to write")
-    for folder in path.parents:
-        if folder.exists():
-            if not folder.is_dir():
-                raise FinetuneError(f"cannot write {path}: {folder} is a file, not a folder")
-            if not os.access(folder, os.W_OK | os.X_OK):
-                raise FinetuneError(f"cannot write {path}: the folder {folder} is not writable")
-            return
+    """FinetuneError unless a weight file could be written at `path`, checked before any work."""
+    reason = unwritable(path)
+    if reason is not None:
+        raise FinetuneError(reason if not path.is_dir() else f"--out {reason}")
 
 
 # ------------------------------------------------------------------------------ the base file

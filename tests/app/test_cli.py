@@ -441,3 +441,19 @@ def test_serve_on_an_address_it_cannot_have_says_why(capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert err.startswith("digits serve: cannot listen on no-such-host.invalid: ")
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("out", ["folder", "file/x.npz"])
+def test_train_refuses_an_out_it_could_not_write_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], out: str
+) -> None:
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("in the way")
+    target = tmp_path / out
+    # --data names no MNIST at all: the check must come before the data is even looked for.
+    code = main(["train", "--out", str(target), "--data", str(tmp_path / "nowhere")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--out" in err
+    assert "Traceback" not in err
+    assert not list(tmp_path.glob("**/*.ckpt.npz"))

@@ -132,7 +132,7 @@ def test_an_out_path_that_cannot_be_written_is_refused_before_training(
     blocker.write_text("not a folder")
     for out, words in [
         (blocker / "tuned.npz", "is a file, not a folder"),
-        (isolated, "is a folder; name the weight file to write"),
+        (isolated, "is a folder; name the file to write"),
     ]:
         assert main(finetune_flags(base, out, "--database", str(database))) == 2
         err = capsys.readouterr().err
