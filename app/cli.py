@@ -32,7 +32,7 @@ from model.files import WeightFileError, load_weights, unwritable
 from model.resources import shipped_weights
 from model.serving.predictor import Predictor
 from model.serving.preprocess import PreprocessError, image_to_mnist
-from model.serving.segment import read_number_image, verdict_of
+from model.serving.segment import read_number_image
 from model.serving.verdict import DIGIT
 from model.training import finetune, train
 from model.training.config import add_config_flags, config_from_args
@@ -305,8 +305,7 @@ def _predict_numbers(predictor: Predictor, paths: Sequence[Path], as_json: bool)
             print(json.dumps({"file": str(path), **answer}))
             continue
         print(f"{path}: {reading.number or '-'}  ({reading.verdict}, {reading.confidence:.1%})")
-        for piece in reading.pieces:
-            verdict = verdict_of(piece.prediction)
+        for piece, verdict in zip(reading.pieces, reading.verdicts, strict=True):
             note = "" if verdict == "digit" else f"  {verdict}"
             print(
                 f"  {piece.prediction.digit}  {piece.prediction.confidence:6.1%}  "

@@ -34,7 +34,7 @@ from app.schemas import (
 )
 from app.settings import Settings
 from model.serving.preprocess import PreprocessError
-from model.serving.segment import NumberReading, read_number_image, verdict_of
+from model.serving.segment import NumberReading, read_number_image
 
 router = APIRouter()
 
@@ -59,13 +59,13 @@ def to_number_response(reading: NumberReading, profile: str | None = None) -> Nu
         digits=[
             NumberDigit.model_construct(
                 digit=piece.prediction.digit,
-                verdict=verdict_of(piece.prediction),
+                verdict=verdict,
                 confidence=piece.prediction.confidence,
                 probabilities=piece.prediction.probabilities,
                 box=list(piece.box),
                 input=piece.prediction.pixels.tolist(),
             )
-            for piece in reading.pieces
+            for piece, verdict in zip(reading.pieces, reading.verdicts, strict=True)
         ],
         profile=profile,
     )

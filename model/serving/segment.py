@@ -117,6 +117,7 @@ class NumberReading:
     atoms: Atoms
     candidates: list[Candidate]
     factor: int  # px per cell of the atoms' grid
+    verdicts: list[str]  # each piece's: "digit", "not_a_digit" (see verdict_of)
 
 
 # The verdict classifier learnt whole drawings, not pieces cut out of a number: a small 0 cut
@@ -125,12 +126,14 @@ class NumberReading:
 CONFIDENT_PIECE = 0.9
 
 
-def verdict_of(prediction: Prediction) -> str:
+def verdict_of(prediction: Prediction, alone: bool = False) -> str:
     """A piece's verdict: the predictor's, except that a piece of a number is never "several
     digits" (the path already weighed splitting it, see VERDICT_COSTS), nor "not a digit" when
-    the network reads it at CONFIDENT_PIECE or more."""
+    the network reads it at CONFIDENT_PIECE or more, unless it is `alone`: the only piece is the
+    whole drawing, what the verdict classifier learnt, so a dot or a letter drawn in number mode
+    is "not a digit" however surely the network names a digit for it."""
     verdict = str(getattr(prediction, "verdict", "digit"))
-    if verdict == "several_digits" or prediction.confidence >= CONFIDENT_PIECE:
+    if verdict == "several_digits" or (prediction.confidence >= CONFIDENT_PIECE and not alone):
         return "digit"
     return verdict
 
@@ -220,7 +223,7 @@ def choose_pieces(
         for (first, last), box, prediction in zip(spans, boxes, predictions, strict=True)
     ]
     pieces = shortest_path(candidates, len(found.atoms))
-    verdicts = [verdict_of(piece.prediction) for piece in pieces]
+    verdicts = [verdict_of(piece.prediction, alone=len(pieces) == 1) for piece in pieces]
     digits = [p.prediction.digit for p, v in zip(pieces, verdicts, strict=True) if v == "digit"]
     return NumberReading(
         pieces=pieces,
@@ -230,6 +233,7 @@ def choose_pieces(
         atoms=found,
         candidates=candidates,
         factor=factor,
+        verdicts=verdicts,
     )
 
 

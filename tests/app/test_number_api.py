@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from app.cli import main
 from app.schemas import (
@@ -231,3 +231,20 @@ def test_the_command_line_reads_numbers_as_the_api_does(
     printed = json.loads(capsys.readouterr().out)
     api = client.post("/api/number", content=drawn.png, headers={"content-type": "image/png"})
     assert printed == {"file": str(path), **api.json()}
+
+
+def test_a_dot_alone_is_not_a_number(client: TestClient) -> None:
+    """The only piece is the whole drawing: the verdict classifier's word stands, however surely
+    the network names a digit for a dot (it says 0)."""
+    canvas = Image.new("RGBA", (840, 280), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).ellipse((410, 130, 430, 150), fill=(0, 0, 0, 255))
+    answer = client.post(
+        "/api/number", content=png_bytes(canvas), headers={"content-type": "image/png"}
+    ).json()
+    assert answer["verdict"] == "not_a_number"
+    assert answer["number"] == ""
+    assert [piece["verdict"] for piece in answer["digits"]] == ["not_a_digit"]
+    single = client.post(
+        "/api/predict", content=png_bytes(canvas), headers={"content-type": "image/png"}
+    ).json()
+    assert single["verdict"] == "not_a_digit"  # what digit mode says of the same dot
