@@ -199,6 +199,7 @@ export function initProfile({ drawing, onTeach, onSaved }) {
   /** Store what is on the pad as an example of `label`; true when stored. Messages go to
       `line`. */
   async function saveExample(label, line) {
+    if (busy) return false; // a double click stores one example, not two
     const image = drawing.exportImage();
     const strokes = boundedStrokes(drawing.exportStrokes(), EXAMPLE_STROKE_LIMITS);
     busy = true;

@@ -289,3 +289,10 @@ def test_schema_examples_really_work(client: TestClient) -> None:
         response = client.post("/api/predict", json=example)
         assert response.status_code == 200, response.text
         assert response.json()["digit"] == 1
+
+
+def test_health_answers_head_as_probes_send_it(client: TestClient) -> None:
+    response = client.head("/healthz")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert client.get("/healthz").json() == {"status": "ok"}

@@ -242,6 +242,18 @@ def test_a_store_that_cannot_store_turns_corrections_off(
     assert page.get_by_test_id("teach").is_disabled()
 
 
+def test_a_double_click_stores_one_example(new_page: Callable[..., Page]) -> None:
+    page = open_page(new_page)
+    draw_with_mouse(page, DIGIT_STROKES[3])
+    wait_for_answer(page)
+    page.get_by_test_id("correct-3").dblclick()
+    wait_for_thanks(page, "Thanks: saved as a 3.")
+    wait_for_count(page, 3, 1)
+    page.wait_for_timeout(500)  # a second example, if one were on its way, would land by now
+    assert counts(page) == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
+    forget(page)
+
+
 def test_a_profile_the_server_no_longer_knows_does_not_stop_reading(
     new_page: Callable[..., Page], console: ConsoleWatch
 ) -> None:
