@@ -87,6 +87,19 @@ def image_body(schema: type[ImageInput]) -> dict[str, Any]:
     }
 
 
+async def read_json_or_image_body(request: Request, settings: Settings) -> tuple[bool, bytes]:
+    """(is it JSON, the body) of a request that may send JSON or a raw image; 415 for any other
+    content type, 413 for a body over the limit."""
+    kind = media_type(request)
+    if kind != "application/json" and kind not in IMAGE_TYPES:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"unsupported content type {kind or 'none'!r}; send JSON or an image",
+        )
+    return kind == "application/json", await read_body(request, settings.max_body_bytes)
+
+
 async def read_image_input(
     request: Request, settings: Settings, schema: type[ItemT]
 ) -> tuple[NDArray[np.uint8], ItemT | None]:
@@ -95,16 +108,9 @@ async def read_image_input(
     Returns the (28, 28) uint8 digit and the parsed JSON item (None for a raw image body).
     Images are decoded in a worker thread unless they are known to be quick (module docstring).
     """
-    kind = media_type(request)
-    if kind != "application/json" and kind not in IMAGE_TYPES:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"unsupported content type {kind or 'none'!r}; send JSON or an image",
-        )
-    body = await read_body(request, settings.max_body_bytes)
+    is_json, body = await read_json_or_image_body(request, settings)
     limits = settings.image_limits
-    if kind != "application/json":
+    if not is_json:
         return await decode_image(body, limits), None
     item: ItemT = parse_json(body, schema)
     if item.image is None:  # 784 numbers, validated and used as they are: quick

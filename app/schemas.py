@@ -318,9 +318,7 @@ class ExampleInput(ImageInput):
     )
 
     label: StrictInt = Field(ge=0, le=9, description="The digit the drawing really is.")
-    profile: str | None = Field(
-        default=None, min_length=1, max_length=MAX_PROFILE_ID, description=PROFILE_DESCRIPTION
-    )
+    profile: str | None = profile_field(PROFILE_DESCRIPTION)
     strokes: list[Stroke] | None = Field(
         default=None,
         min_length=1,

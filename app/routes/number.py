@@ -14,12 +14,10 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import PredictorDep, PrototypesDep, SettingsDep
 from app.inputs import (
-    IMAGE_TYPES,
     decode_base64_image,
     image_body,
-    media_type,
     parse_json,
-    read_body,
+    read_json_or_image_body,
     status_for,
 )
 from app.routes.api import ProfileQuery
@@ -73,19 +71,13 @@ def to_number_response(reading: NumberReading, profile: str | None = None) -> Nu
 
 async def read_number_input(
     request: Request, settings: Settings
-) -> tuple[bytes, list[list[list[float]]] | None, NumberInput | None]:
-    """The encoded image, the strokes (None if not sent) and the parsed JSON (None for a raw
-    image body) of a request."""
-    kind = media_type(request)
-    if kind != "application/json" and kind not in IMAGE_TYPES:
-        raise HTTPException(
-            415, f"unsupported content type {kind or 'none'!r}; send JSON or an image"
-        )
-    body = await read_body(request, settings.max_body_bytes)
-    if kind != "application/json":
-        return body, None, None
+) -> tuple[bytes, NumberInput | None]:
+    """The encoded image and the parsed JSON (None for a raw image body) of a request."""
+    is_json, body = await read_json_or_image_body(request, settings)
+    if not is_json:
+        return body, None
     item: NumberInput = parse_json(body, NumberInput)
-    return decode_base64_image(item.image), item.strokes, item
+    return decode_base64_image(item.image), item
 
 
 @router.post(
@@ -110,9 +102,10 @@ async def read_number(
     With a `profile` (JSON field, or `?profile=` with a raw image body), every piece is read
     with the model adapted to that profile's examples.
     """
-    data, strokes, item = await read_number_input(request, settings)
+    data, item = await read_number_input(request, settings)
+    strokes = None
     if item is not None:
-        profile = item.profile
+        profile, strokes = item.profile, item.strokes
     prototypes = await prototypes_for(cache, profile)
     try:
         reading = await run_in_threadpool(

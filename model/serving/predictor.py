@@ -139,10 +139,18 @@ class Predictor:
         Softmax in float64: float32 rows can sum to 1 +- 1e-7, these to 1 +- 1e-15, so clients
         see an exact distribution.
         """
-        logits = self.logits(images).astype(np.float64)
+        return self.calibrated(self.logits(images))
+
+    def calibrated(self, logits: Array) -> Array:
+        """(n, 10) logits -> softmax(logits / temperature), in float64."""
+        logits = np.array(logits, dtype=np.float64)
         if self.temperature != 1.0:
             logits /= self.temperature
         return softmax(logits)
+
+    def batch_verdicts(self, images: list[NDArray[np.uint8]]) -> list[Verdict]:
+        """Each image's verdict, "digit" for all when the file has no verdict classifier."""
+        return self.verdict.verdicts(np.stack(images)) if self.verdict else [DIGIT] * len(images)
 
     def logits_and_descriptions(
         self, images: list[NDArray[np.uint8]] | NDArray[np.uint8]
@@ -178,13 +186,8 @@ class Predictor:
         verdicts: list[Verdict]
         if prototypes is not None and len(prototypes):
             logits, features = self.logits_and_descriptions(images)
-            adapted = prototypes.adapt(logits, features)
-            if self.temperature != 1.0:
-                adapted /= self.temperature
-            rows = softmax(adapted).tolist()
-            verdicts = (
-                self.verdict.verdicts(np.stack(images)) if self.verdict else [DIGIT] * len(images)
-            )
+            rows = self.calibrated(prototypes.adapt(logits, features)).tolist()
+            verdicts = self.batch_verdicts(images)
         elif len(images) == 1:
             # One drawing, what /api/predict serves: its ten logits as Python floats (float64)
             # skip the half-dozen NumPy calls of the batch softmax, a sixth of the whole pass.
@@ -199,9 +202,7 @@ class Predictor:
             rows = [softmax_row(logits, self.temperature)]
         else:
             rows = self.probabilities(images).tolist()
-            verdicts = (
-                self.verdict.verdicts(np.stack(images)) if self.verdict else [DIGIT] * len(images)
-            )
+            verdicts = self.batch_verdicts(images)
         return [
             Prediction(
                 digit=p.index(max(p)),

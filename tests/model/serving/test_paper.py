@@ -13,7 +13,7 @@ from model.serving.paper import WORKING_SIDE, has_flat_border
 from model.serving.predictor import Predictor
 from model.serving.preprocess import NoInkError, image_to_mnist, ink_map, open_image
 from tests.conftest import ROOT, SHIPPED_WEIGHTS
-from tests.model.serving.drawings import canvas_exports
+from tests.model.serving.drawings import blurred_correlation, canvas_exports
 from tests.model.serving.photos import (
     PHOTO_KINDS,
     PhotoKind,
@@ -36,20 +36,6 @@ def digits() -> list[tuple[NDArray[np.float32], int]]:
     """The ten test digits as pen ink 150 px tall, with their labels."""
     images, labels = mnist_digits()
     return [(pen_ink(image), label) for image, label in zip(images, labels, strict=True)]
-
-
-def blurred_correlation(a: NDArray[np.integer], b: NDArray[np.integer]) -> float:
-    """Pearson correlation of two 28x28 inputs, each blurred with a Gaussian of sigma 1 px."""
-    kernel = np.exp(-0.5 * np.arange(-3, 4) ** 2)
-    kernel /= kernel.sum()
-
-    def blur(image: NDArray[np.integer]) -> NDArray[np.float64]:
-        out = image.astype(np.float64)
-        for axis in (0, 1):
-            out = np.apply_along_axis(np.convolve, axis, out, kernel, mode="same")
-        return out
-
-    return float(np.corrcoef(blur(a).ravel(), blur(b).ravel())[0, 1])
 
 
 # --- canvas exports: exactly as before -----------------------------------------------------------

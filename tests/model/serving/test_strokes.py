@@ -17,7 +17,7 @@ from model.serving.predictor import Predictor
 from model.serving.preprocess import to_mnist
 from model.serving.strokes import THICK_LIMIT, THIN_LIMIT, stroke_width
 from tests.conftest import SAMPLE_DIR, SHIPPED_WEIGHTS
-from tests.model.serving.drawings import DIGIT_STROKES, render
+from tests.model.serving.drawings import DIGIT_STROKES, blurred_correlation, render
 
 REFERENCE_HEIGHT, REFERENCE_BRUSH = 120, 20  # a medium digit with the page's default brush
 
@@ -33,24 +33,6 @@ def input_width(digit: NDArray[np.uint8]) -> float:
     ink = digit.astype(np.float32) / 255.0
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     return stroke_width(ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
-
-
-def blurred_correlation(a: NDArray[np.integer], b: NDArray[np.integer]) -> float:
-    """Pearson correlation of two 28x28 inputs, each blurred with a Gaussian of sigma 1 px.
-
-    The blur forgives what two drawings of one digit always differ by (where a 2 px stroke
-    falls between pixels, strokes 2 or 4 px wide), not a wrong shape, size or place.
-    """
-    kernel = np.exp(-0.5 * np.arange(-3, 4) ** 2)
-    kernel /= kernel.sum()
-
-    def blur(image: NDArray[np.integer]) -> NDArray[np.float64]:
-        out = image.astype(np.float64)
-        for axis in (0, 1):
-            out = np.apply_along_axis(np.convolve, axis, out, kernel, mode="same")
-        return out
-
-    return float(np.corrcoef(blur(a).ravel(), blur(b).ravel())[0, 1])
 
 
 @pytest.fixture
