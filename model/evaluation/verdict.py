@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from model.data.canvas import draw, png_bytes, render_drawing
+from model.data.canvas import PAD, draw, png_bytes, render_drawing
+from model.data.numbers import random_number
 from model.data.verdict_data import KINDS, ExampleSet, Image28, Kinds, Sources
 from model.evaluation.writers import variant_params
 from model.serving.preprocess import image_to_mnist
@@ -55,6 +56,25 @@ class WritersDrawing:
         return image_to_mnist(png_bytes(draw(sources.digits.strokes(record), params)))
 
 
+@dataclass(frozen=True)
+class WriterNumber:
+    """`digits` digits by one held-out writer written as a number on the digit pad, exactly as
+    `model.evaluation.numbers` draws numbers (one brush, a sloping baseline, gaps from a slight
+    overlap to wide), as the PNG the page posts, through the recipe: "11" or "42" drawn in
+    digit mode. The first digit is record `index` (cycling), the others the same writer's."""
+
+    digits: int = 2
+
+    def __call__(self, rng: np.random.Generator, sources: Sources, index: int) -> Image28:
+        records = sources.digit_records
+        first = int(records[index % len(records)])
+        writers = sources.digits.writers
+        own = records[writers[records] == writers[first]]
+        chosen = [first, *(int(r) for r in rng.choice(own, size=self.digits - 1))]
+        drawing = random_number(sources.digits, chosen, rng, size=(PAD, PAD))
+        return image_to_mnist(drawing.png)
+
+
 def mnist_as_is(rng: np.random.Generator, sources: Sources, index: int) -> Image28:
     """MNIST digit `index` exactly as stored, as a client sends it in `pixels`."""
     image: Image28 = sources.mnist_images[index % len(sources.mnist_images)]
@@ -64,12 +84,18 @@ def mnist_as_is(rng: np.random.Generator, sources: Sources, index: int) -> Image
 # The held-out sets' kinds: real digits as the writers' evaluation draws them (the report with
 # its own seed 0, the very drawings `model.evaluation.writers` scores; calibration with seed 1)
 # and MNIST test digits as stored; every other kind as in training.
-REPORT_KINDS: Kinds = {
+CALIBRATION_KINDS: Kinds = {
     **KINDS,
-    "digit/writers": (0, WritersDrawing(seed=0)),
+    "digit/writers": (0, WritersDrawing(seed=1)),
     "digit/mnist-test": (0, mnist_as_is),
 }
-CALIBRATION_KINDS: Kinds = {**REPORT_KINDS, "digit/writers": (0, WritersDrawing(seed=1))}
+# The report also has two-digit numbers as the numbers benchmark draws them ("11" written in
+# digit mode): a kind nothing is trained or calibrated on.
+REPORT_KINDS: Kinds = {
+    **CALIBRATION_KINDS,
+    "digit/writers": (0, WritersDrawing(seed=0)),
+    "several/writers-numbers": (2, WriterNumber(digits=2)),
+}
 
 
 def calibration_counts(sources: Sources, per_kind: int) -> dict[str, int]:
@@ -82,8 +108,9 @@ def calibration_counts(sources: Sources, per_kind: int) -> dict[str, int]:
 
 
 def report_counts(sources: Sources, per_kind: int) -> dict[str, int]:
-    """Kinds and counts of the report set (REPORT_KINDS, REPORT_SEED): as calibration's."""
-    return calibration_counts(sources, per_kind)
+    """Kinds and counts of the report set (REPORT_KINDS, REPORT_SEED): calibration's, and
+    `per_kind` two-digit numbers."""
+    return {**calibration_counts(sources, per_kind), "several/writers-numbers": per_kind}
 
 
 # ---------------------------------------------------------------- thresholds

@@ -35,13 +35,12 @@ class SharedFirstLayer:
         )  # (784, hidden + k)
         self.bias = np.concatenate([digit.first_bias, extra_bias.astype(digit.dtype)])
 
-    def forward(self, image: NDArray[np.uint8]) -> tuple[Array, Array]:
-        """(28, 28) uint8 -> (the digit network's logits, the extra (k,) first-layer output)."""
+    def forward(self, image: NDArray[np.uint8]) -> tuple[Array, Array, Array]:
+        """(28, 28) uint8 -> (the digit network's last hidden activations and its logits, the
+        extra (k,) first-layer output)."""
         pixels = image.reshape(-1)
         (inked,) = pixels.nonzero()
         both: Array = pixels[inked].astype(self.digit.dtype) @ np.take(self.weights, inked, axis=0)
         both += self.bias
-        out = both[: self.split]
-        for step in self.digit.steps:
-            out = step(out)
-        return out, both[self.split :]
+        hidden, logits = self.digit.hidden_and_logits(both[: self.split])
+        return hidden, logits, both[self.split :]

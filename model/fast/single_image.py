@@ -78,6 +78,14 @@ class SingleImageForward:
             out = step(out)
         return out
 
+    def hidden_and_logits(self, first: Array) -> tuple[Array, Array]:
+        """The first layer's output (hidden,) -> (the last hidden layer's activations, the
+        logits). `first` is overwritten; the last step is the output layer."""
+        out = first
+        for step in self.steps[:-1]:
+            out = step(out)
+        return out, self.steps[-1](out)
+
     def first_layer(self, pixels: NDArray[np.uint8]) -> Array:
         """(784,) grey levels -> (hidden,) first-layer output, from the inked pixels' rows only."""
         (inked,) = pixels.nonzero()

@@ -34,7 +34,14 @@ from model.nn.losses import softmax
 from model.nn.mlp import MLP
 from model.serving.preprocess import normalize
 from model.serving.prototypes import NO_PROTOTYPES, Prototypes, describe
-from model.serving.verdict import DIGIT, GROUP, Verdict, VerdictModel
+from model.serving.verdict import (
+    DIGIT,
+    GROUP,
+    Verdict,
+    VerdictModel,
+    digit_view,
+    network_checksum,
+)
 
 Array = NDArray[np.floating]
 
@@ -70,6 +77,16 @@ class Predictor:
     ) -> None:
         self.network = use_fast_layers(network)
         self.verdict = verdict  # None: the file has no verdict classifier, every verdict "digit"
+        # A classifier reading the digit network's view was fitted on one digit network: after
+        # retraining or fine-tuning it still reads, less well, until it is refitted.
+        self.verdict_fits_network = True
+        if verdict is not None and verdict.view is not None:
+            if verdict.view.hidden != network.layer_sizes[-2]:
+                raise WeightFileError(
+                    f"{path}: the verdict classifier reads a last hidden layer of "
+                    f"{verdict.view.hidden} units; this network's has {network.layer_sizes[-2]}"
+                )
+            self.verdict_fits_network = verdict.view.network_sha256 == network_checksum(network)
         self.metadata = metadata
         self.path = path
         self.sha256 = sha256
@@ -148,23 +165,37 @@ class Predictor:
             logits /= self.temperature
         return softmax(logits)
 
-    def batch_verdicts(self, images: list[NDArray[np.uint8]]) -> list[Verdict]:
-        """Each image's verdict, "digit" for all when the file has no verdict classifier."""
-        return self.verdict.verdicts(np.stack(images)) if self.verdict else [DIGIT] * len(images)
+    def forward(
+        self, images: list[NDArray[np.uint8]] | NDArray[np.uint8]
+    ) -> tuple[Array, list[Array]]:
+        """n 28x28 uint8 images -> (n, 10) logits and each hidden layer's (n, units) activations
+        (as MLP.hidden_activations counts them), in one batch pass."""
+        pixels = np.asarray(images, dtype=np.uint8).reshape(len(images), -1)
+        hidden: list[Array] = []
+        out = self.normalize(pixels)
+        for layer in self.network.layers:
+            out = layer.forward(out, training=False)
+            if isinstance(layer, Activation):
+                hidden.append(out)
+        return out, hidden
+
+    def batch_verdicts(
+        self, images: list[NDArray[np.uint8]], logits: Array, hidden: list[Array]
+    ) -> list[Verdict]:
+        """Each image's verdict from the images and the digit network's pass over them (its
+        logits and hidden activations, `forward`); "digit" for all without a classifier."""
+        if self.verdict is None:
+            return [DIGIT] * len(images)
+        view = digit_view(hidden[-1], logits) if self.verdict.view else None
+        return self.verdict.verdicts(np.stack(images), view)
 
     def logits_and_descriptions(
         self, images: list[NDArray[np.uint8]] | NDArray[np.uint8]
     ) -> tuple[Array, NDArray[np.float32]]:
         """n 28x28 uint8 images -> (n, 10) logits and (n, d) descriptions for prototypes (the
         last hidden layers' activations, `model.serving.prototypes.describe`)."""
-        pixels = np.asarray(images, dtype=np.uint8).reshape(len(images), -1)
-        hidden: list[Array] = []
-        out = self.normalize(pixels)
-        for layer in self.network.layers:
-            out = layer.forward(out, training=False)
-            if isinstance(layer, Activation):  # as MLP.hidden_activations counts them
-                hidden.append(out)
-        return out, describe(hidden)
+        logits, hidden = self.forward(images)
+        return logits, describe(hidden)
 
     def prototypes(self, images: NDArray[np.uint8], labels: NDArray[np.integer]) -> Prototypes:
         """A profile's examples, (n, 28, 28) uint8 inputs and (n,) labels 0..9, as prototypes.
@@ -180,29 +211,31 @@ class Predictor:
         self, images: list[NDArray[np.uint8]], prototypes: Prototypes | None = None
     ) -> list[Prediction]:
         """Score a list of 28x28 uint8 images in one batch, in order; with `prototypes` (a
-        profile's examples), read with the network adapted to them."""
+        profile's examples), read with the network adapted to them. The verdict reads the
+        network's own logits, never the adapted ones."""
         if not images:
             return []
         verdicts: list[Verdict]
-        if prototypes is not None and len(prototypes):
-            logits, features = self.logits_and_descriptions(images)
-            rows = self.calibrated(prototypes.adapt(logits, features)).tolist()
-            verdicts = self.batch_verdicts(images)
-        elif len(images) == 1:
+        if len(images) == 1 and not (prototypes is not None and len(prototypes)):
             # One drawing, what /api/predict serves: its ten logits as Python floats (float64)
             # skip the half-dozen NumPy calls of the batch softmax, a sixth of the whole pass.
             if self._shared is None or self.verdict is None:
                 logits = self._single_image.logits(images[0]).tolist()
                 verdicts = [DIGIT]
             else:
-                digit_logits, verdict_first = self._shared.forward(images[0])
+                last_hidden, digit_logits, verdict_first = self._shared.forward(images[0])
                 logits = digit_logits.tolist()
                 single = self.verdict.single
-                verdicts = [single.decide_logits(single.logits_after(verdict_first, images[0]))]
+                view = np.concatenate([last_hidden, digit_logits]) if self.verdict.view else None
+                first_logits = single.logits_after(verdict_first, images[0], view)
+                verdicts = [single.decide_logits(first_logits)]
             rows = [softmax_row(logits, self.temperature)]
         else:
-            rows = self.probabilities(images).tolist()
-            verdicts = self.batch_verdicts(images)
+            batch_logits, hidden = self.forward(images)
+            verdicts = self.batch_verdicts(images, batch_logits, hidden)
+            if prototypes is not None and len(prototypes):
+                batch_logits = prototypes.adapt(batch_logits, describe(hidden))
+            rows = self.calibrated(batch_logits).tolist()
         return [
             Prediction(
                 digit=p.index(max(p)),
@@ -240,9 +273,16 @@ class Predictor:
                 '"digit" (add one with `python -m model.training.verdict`)',
             }
         stored = self.metadata.get(GROUP, {})
+        detail = "a separate classifier says whether a drawing is one digit"
+        if not self.verdict_fits_network:
+            detail += (
+                ", fitted on another digit network than this one (retrained or fine-tuned): "
+                "refit it with `python -m model.training.verdict --weights FILE`"
+            )
         return {
             "available": True,
-            "detail": "a separate classifier says whether a drawing is one digit",
+            "detail": detail,
+            "fits_network": self.verdict_fits_network,
             **self.verdict.metadata(),
             "rates": stored.get("rates"),
             "created": stored.get("created"),

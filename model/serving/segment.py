@@ -204,9 +204,56 @@ def read_number(
     found = find_atoms(grid, strokes)
     spans = candidate_spans(found)
     crops = [piece_ink(ink, grid, found.atoms[first:last]) for first, last in spans]
-    predictions = predictor.predict([to_mnist(crop) for crop, _ in crops], prototypes)
+    images = [to_mnist(crop) for crop, _ in crops]
+    whole = len(found.atoms) > 1 and one_piece_of_ink(found)
+    if whole:  # read the drawing as /api/predict would, beside its pieces, in the same batch
+        images.append(to_mnist(ink))
+    predictions = predictor.predict(images, prototypes)
     boxes = [box for _, box in crops]
-    return choose_pieces(found, spans, boxes, predictions, grid.factor, costs)
+    if whole and predictions[-1].verdict == "not_a_digit":
+        return not_a_number(found, predictions[-1], ink, grid.factor)
+    return choose_pieces(found, spans, boxes, predictions[: len(spans)], grid.factor, costs)
+
+
+def one_piece_of_ink(found: Atoms) -> bool:
+    """Whether the drawing's blobs (strokes, or connected pieces of ink) all hang together
+    through ink that touches: one connected piece, as a dash, an X or a letter is."""
+    blobs = sorted({atom.blob for atom in found.atoms})
+    reached, frontier = {blobs[0]}, [blobs[0]]
+    while frontier:
+        blob = frontier.pop()
+        for a, b in found.touching:
+            other = b if a == blob else a if b == blob else None
+            if other is not None and other not in reached:
+                reached.add(other)
+                frontier.append(other)
+    return len(reached) == len(blobs)
+
+
+def not_a_number(
+    found: Atoms, whole: Prediction, ink: NDArray[np.float32], factor: int
+) -> NumberReading:
+    """The reading of a drawing of one connected piece of ink that the verdict classifier
+    calls "not a digit" as a whole (a dash, an X, a letter): one piece, no number.
+
+    Cut into atoms, a dash's halves read as "0" and "1" and an X's strokes as "11": each part
+    alone looks like a digit, so the parts cannot tell. The whole can, and a number's digits
+    are never one piece of ink that is not a digit (digits that touch read as "several").
+    """
+    inked = ink >= INK_THRESHOLD * float(ink.max())
+    rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
+    box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+    piece = Candidate(0, len(found.atoms), box, whole, 0.0)
+    return NumberReading(
+        pieces=[piece],
+        number="",
+        verdict="not_a_number",
+        confidence=whole.confidence,
+        atoms=found,
+        candidates=[piece],
+        factor=factor,
+        verdicts=["not_a_digit"],
+    )
 
 
 def choose_pieces(

@@ -16,12 +16,21 @@ Method (fitted by `python -m model.training.verdict`; its numbers in metadata["v
   runs of ink along rows and columns (scribbles and hatching have hundreds). Each is one
   number a pixel MLP would need many examples to learn; with them, held-out scribbles and
   noise are caught about 10 points more often and letters about 4 (measured).
-- Network: the project's own textbook MLP (`model.nn`), 791 -> 256 ReLU -> 3 logits, softmax
-  cross-entropy, Adam, every class sampled alike, mild distortions (`model.data.augment`) on
-  a share of each batch. One hidden layer keeps the served path cheap: its first layer is read
-  from the same gathered weight rows as the digit network's (`model.fast.shared_first_layer`).
-  It never reads the digit network's weights or outputs, so it stays valid when the digit
-  network is retrained and is re-attached to a new weight file with the same command.
+- Then the digit network's view of the same image (`digit_view`): its last hidden layer's
+  activations and its logits, which the server computes for the reading anyway. That network
+  learnt from 60,000 digits and the training writers' strokes what digits are made of; a
+  letter, a scribble or two digits squashed into one frame leave a pattern there unlike any
+  one digit's. Reading it, the classifier catches about 6 points more letters, 7 more
+  scribbles and names 4-5 points more pairs "several digits", at the same refusals
+  (measured on held-out writers, docs/verdict.md). The price: it is fitted on ONE digit
+  network (its checksum is stored, `network_checksum`); after retraining or fine-tuning, it
+  still reads but less well, /api/model says so, and the same command refits it.
+- Network: the project's own textbook MLP (`model.nn`), 784 + 7 + view -> 512 ReLU -> 3
+  logits, softmax cross-entropy, Adam, every class sampled alike, mild distortions
+  (`model.data.augment`) on a share of each batch. One hidden layer keeps the served path
+  cheap: its pixels' part of the first layer is read from the same gathered weight rows as
+  the digit network's (`model.fast.shared_first_layer`), its view's part from the active
+  hidden units' rows only.
 - Training data (model/data/negatives.py, verdict_data.py), all drawn the way the page draws
   and put through the recipe: digits are MNIST training digits and the UNIPEN training
   writers' digits; "not a digit" is UNIPEN letters (none of them digit-like) and synthetic
@@ -42,6 +51,7 @@ the input: when model/serving/preprocess.py changes what it makes of a drawing, 
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -64,8 +74,13 @@ PIXELS = SIDE * SIDE
 # stretches the strongest ink to 255, and the anti-aliased fringe of a stroke lies below this.
 INK_LEVEL = 64
 
+DIGIT_CLASSES = 10
+
 Images = NDArray[np.uint8]  # (n, 28, 28), ink high
 Features = NDArray[np.float32]  # (n, k)
+# What the digit network makes of the drawings: its last hidden layer's activations, then its
+# logits, (n, hidden + 10) (`digit_view`).
+DigitView = NDArray[np.float32]
 
 
 # ---------------------------------------------------------------- structural features
@@ -174,11 +189,31 @@ FEATURES = (
 )
 
 
-def verdict_inputs(images: Images, features: Sequence[str] = FEATURES) -> NDArray[np.float32]:
-    """(n, 28, 28) uint8 -> (n, 784 + k) float32: grey levels / 255, then the features."""
+# The digit network's logits are divided by this: they span about -20..20.
+LOGIT_SCALE = 10.0
+
+
+def digit_view(hidden: NDArray[np.floating], logits: NDArray[np.floating]) -> DigitView:
+    """The digit network's last hidden layer (n, h) and logits (n, 10) -> its view (n, h + 10)."""
+    return np.concatenate([hidden, logits], axis=1).astype(np.float32)
+
+
+def verdict_inputs(
+    images: Images,
+    features: Sequence[str] = FEATURES,
+    view: DigitView | None = None,
+    hidden_scale: float = 1.0,
+) -> NDArray[np.float32]:
+    """(n, 28, 28) uint8 -> (n, 784 + k [+ h + 10]) float32: grey levels / 255, then the
+    features, then, when the digit network's `view` (n, h + 10) is given, its hidden
+    activations / `hidden_scale` and its logits / LOGIT_SCALE."""
     images = np.asarray(images).reshape(-1, SIDE, SIDE)
     pixels = images.reshape(len(images), PIXELS).astype(np.float32) / np.float32(255.0)
-    return np.concatenate([pixels, structural_features(images, features)], axis=1)
+    parts = [pixels, structural_features(images, features)]
+    if view is not None:
+        view = np.asarray(view, dtype=np.float32).reshape(len(images), -1)
+        parts += [view[:, :-DIGIT_CLASSES] / hidden_scale, view[:, -DIGIT_CLASSES:] / LOGIT_SCALE]
+    return np.concatenate(parts, axis=1, dtype=np.float32)
 
 
 # ---------------------------------------------------------------- the classifier
@@ -204,11 +239,63 @@ def decide(probabilities: Sequence[float], thresholds: Thresholds) -> Verdict:
     return SEVERAL_DIGITS if several else DIGIT
 
 
-class VerdictModel:
-    """The fitted classifier: an MLP over `verdict_inputs`, its features and its thresholds."""
+@dataclass(frozen=True)
+class ViewSpec:
+    """How a verdict classifier reads the digit network's view (`digit_view`)."""
 
-    def __init__(self, network: MLP, features: Sequence[str], thresholds: Thresholds) -> None:
-        expected = PIXELS + len(features)
+    hidden: int  # the width of the digit network's last hidden layer
+    hidden_scale: float  # its activations are divided by this (a high percentile of them)
+    network_sha256: str  # `network_checksum` of the digit network it was fitted on
+
+    @property
+    def width(self) -> int:
+        return self.hidden + DIGIT_CLASSES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hidden": self.hidden,
+            "hidden_scale": self.hidden_scale,
+            "logit_scale": LOGIT_SCALE,
+            "network_sha256": self.network_sha256,
+        }
+
+    @classmethod
+    def from_dict(cls, stored: Mapping[str, Any]) -> ViewSpec:
+        if float(stored.get("logit_scale", LOGIT_SCALE)) != LOGIT_SCALE:
+            raise ValueError(f"logit scale {stored['logit_scale']!r} is not {LOGIT_SCALE}")
+        scale = float(stored["hidden_scale"])
+        if not (math.isfinite(scale) and scale > 0):
+            raise ValueError(f"hidden scale {scale!r} is not a positive number")
+        return cls(int(stored["hidden"]), scale, str(stored["network_sha256"]))
+
+
+def network_checksum(network: MLP) -> str:
+    """SHA-256 of a network's parameters as float32, layer by layer: which digit network a
+    verdict classifier reading its view was fitted on (a retrained or fine-tuned network has
+    another, and its classifier must be refitted)."""
+    digest = hashlib.sha256()
+    for dense in network.dense:
+        for name in sorted(dense.parameters):
+            digest.update(np.ascontiguousarray(dense.parameters[name], dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+class VerdictModel:
+    """The fitted classifier: an MLP over `verdict_inputs`, its features and its thresholds.
+
+    `view`: None when it reads the image alone (files made before it read the digit network),
+    else how it reads the digit network's view: the hidden layer's width, the scale its
+    activations are divided by, and the checksum of the digit network it was fitted on.
+    """
+
+    def __init__(
+        self,
+        network: MLP,
+        features: Sequence[str],
+        thresholds: Thresholds,
+        view: ViewSpec | None = None,
+    ) -> None:
+        expected = PIXELS + len(features) + (view.width if view else 0)
         if network.layer_sizes[0] != expected or network.layer_sizes[-1] != len(VERDICTS):
             raise ValueError(
                 f"a verdict network must map {expected} inputs to {len(VERDICTS)} classes, "
@@ -218,22 +305,34 @@ class VerdictModel:
         self.network = network
         self.features = tuple(features)
         self.thresholds = thresholds
+        self.view = view
 
-    def probabilities(self, images: Images) -> NDArray[np.float64]:
-        """(n, 28, 28) uint8 -> (n, 3) class probabilities, in VERDICTS order."""
-        logits = self.network.forward(verdict_inputs(images, self.features)).astype(np.float64)
+    def inputs(self, images: Images, view: DigitView | None = None) -> NDArray[np.float32]:
+        """`verdict_inputs` as this model reads them; ValueError when it reads the digit
+        network's view and none is given."""
+        if self.view is None:
+            return verdict_inputs(images, self.features)
+        if view is None:
+            raise ValueError("this verdict classifier reads the digit network's view: pass it")
+        return verdict_inputs(images, self.features, view, self.view.hidden_scale)
+
+    def probabilities(self, images: Images, view: DigitView | None = None) -> NDArray[np.float64]:
+        """(n, 28, 28) uint8 [and the digit network's view (n, h + 10)] -> (n, 3) class
+        probabilities, in VERDICTS order."""
+        logits = self.network.forward(self.inputs(images, view)).astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
         probabilities: NDArray[np.float64] = exp / exp.sum(axis=1, keepdims=True)
         return probabilities
 
-    def verdicts(self, images: Images) -> list[Verdict]:
-        """(n, 28, 28) uint8 -> one verdict per image."""
-        return [decide(row, self.thresholds) for row in self.probabilities(images).tolist()]
+    def verdicts(self, images: Images, view: DigitView | None = None) -> list[Verdict]:
+        """(n, 28, 28) uint8 [and the digit network's view] -> one verdict per image."""
+        return [decide(row, self.thresholds) for row in self.probabilities(images, view).tolist()]
 
-    def verdict_one(self, image: NDArray[np.uint8]) -> Verdict:
-        """One (28, 28) uint8 image -> its verdict; equal to `verdicts`, faster for one."""
-        return self.single.verdict(image)
+    def verdict_one(self, image: NDArray[np.uint8], view: DigitView | None = None) -> Verdict:
+        """One (28, 28) uint8 image [and its (h + 10,) view] -> its verdict; equal to
+        `verdicts`, faster for one."""
+        return self.single.verdict(image, view)
 
     @functools.cached_property
     def single(self) -> SingleImageVerdict:
@@ -253,6 +352,7 @@ class VerdictModel:
                 NOT_A_DIGIT: self.thresholds.not_a_digit,
                 SEVERAL_DIGITS: self.thresholds.several_digits,
             },
+            **({"digit_view": self.view.to_dict()} if self.view else {}),
         }
 
     @classmethod
@@ -272,10 +372,12 @@ class VerdictModel:
                 several_digits=float(metadata["thresholds"][SEVERAL_DIGITS]),
             )
             features = [str(name) for name in metadata["features"]]
+            stored = metadata.get("digit_view")
+            view = None if stored is None else ViewSpec.from_dict(stored)
         except (KeyError, TypeError) as error:
             raise ValueError(f"metadata does not describe a verdict model ({error})") from None
         network.load_parameters(dict(arrays))
-        return cls(network, features, thresholds)
+        return cls(network, features, thresholds, view)
 
 
 # ---------------------------------------------------------------- one image, fast
@@ -361,7 +463,14 @@ class SingleImageVerdict:
         self.thresholds = model.thresholds
         weights = first.parameters["W"].astype(np.float32)
         self.pixel_weights = weights[:PIXELS] / np.float32(255.0)  # (784, hidden)
-        self.feature_weights = weights[PIXELS:]  # (k, hidden)
+        after = PIXELS + len(self.features)
+        self.feature_weights = weights[PIXELS:after]  # (k, hidden)
+        # The view's rows with its scales folded in: (h + 10, hidden), or none.
+        self.view_weights: NDArray[np.float32] | None = None
+        if model.view is not None:
+            scales = np.full(model.view.width, LOGIT_SCALE, dtype=np.float32)
+            scales[: model.view.hidden] = model.view.hidden_scale
+            self.view_weights = weights[after:] / scales[:, np.newaxis]
         self.first_bias = first.parameters["b"].astype(np.float32)
         self.hidden = [
             (d.parameters["W"].astype(np.float32), d.parameters["b"].astype(np.float32))
@@ -371,22 +480,35 @@ class SingleImageVerdict:
         self.last_weights = last.parameters["W"].astype(np.float32)  # (hidden, 3)
         self.last_bias = [float(b) for b in last.parameters["b"]]  # added in Python floats
 
-    def logits(self, image: NDArray[np.uint8]) -> list[float]:
-        """(28, 28) uint8 -> the 3 logits."""
+    def logits(self, image: NDArray[np.uint8], view: DigitView | None = None) -> list[float]:
+        """(28, 28) uint8 [and the digit network's (h + 10,) view of it] -> the 3 logits."""
         pixels = image.reshape(-1)
         (inked,) = pixels.nonzero()
         first = pixels[inked].astype(np.float32) @ np.take(self.pixel_weights, inked, axis=0)
         first += self.first_bias
-        return self.logits_after(first, image)
+        return self.logits_after(first, image, view)
 
-    def logits_after(self, first: NDArray[np.floating], image: NDArray[np.uint8]) -> list[float]:
+    def logits_after(
+        self,
+        first: NDArray[np.floating],
+        image: NDArray[np.uint8],
+        view: DigitView | None = None,
+    ) -> list[float]:
         """The 3 logits from the pixels' part of the first layer, `pixels @ pixel_weights +
-        first_bias` (hidden,), computed here or by `model.fast.shared_first_layer`, and the
-        image for its features. `first` is overwritten."""
+        first_bias` (hidden,), computed here or by `model.fast.shared_first_layer`, the image
+        for its features, and the digit network's (h + 10,) view when the model reads it
+        (ValueError if it is missing). `first` is overwritten."""
         hidden = first
         if self.features:
             values = np.array(features_one(image, self.features), dtype=np.float32)
             hidden += values @ self.feature_weights
+        if self.view_weights is not None:
+            if view is None:
+                raise ValueError("this verdict classifier reads the digit network's view: pass it")
+            # After a ReLU most hidden units are zero: only the active ones' rows are read.
+            values = np.asarray(view, dtype=np.float32).reshape(-1)
+            (active,) = values.nonzero()
+            hidden += values[active] @ np.take(self.view_weights, active, axis=0)
         for weights, biases in self.hidden:
             np.maximum(hidden, 0, out=hidden)
             hidden = hidden @ weights
@@ -410,6 +532,7 @@ class SingleImageVerdict:
             return NOT_A_DIGIT
         return SEVERAL_DIGITS if several else DIGIT
 
-    def verdict(self, image: NDArray[np.uint8]) -> Verdict:
-        """(28, 28) uint8 -> its verdict, by `decide`'s rule on the softmax of the logits."""
-        return self.decide_logits(self.logits(image))
+    def verdict(self, image: NDArray[np.uint8], view: DigitView | None = None) -> Verdict:
+        """(28, 28) uint8 [and its view] -> its verdict, by `decide`'s rule on the softmax of
+        the logits."""
+        return self.decide_logits(self.logits(image, view))

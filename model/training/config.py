@@ -271,7 +271,8 @@ def _parse_tuple(item_type: type) -> Any:
     return parse
 
 
-def _parse_bool(text: str) -> bool:
+def parse_bool(text: str) -> bool:
+    """A flag's true or false (1/0, yes/no, on/off); argparse's error for anything else."""
     lowered = text.lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
@@ -303,7 +304,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         elif typing.get_origin(hint) in (types.UnionType, typing.Union):
             kwargs.update(type=str, metavar="PATH")
         elif hint is bool:
-            kwargs.update(type=_parse_bool, metavar="BOOL")
+            kwargs.update(type=parse_bool, metavar="BOOL")
             help_text += f" (default: {str(f.default).lower()})"
         else:
             kwargs["type"] = hint

@@ -14,9 +14,10 @@
    are measured before and after (after: on the weights as stored, rounded to the file's
    precision). If MNIST test accuracy fell by more than MAX_TEST_DROP, nothing is written
    unless `force`.
-5. The new file keeps the base file's metadata and optional groups (the verdict classifier)
-   byte for byte; its metrics, mistakes and calibration are the new weights', and a record of
-   the run is appended to the list under `finetune`. One atomic write.
+5. The new file keeps the base file's metadata and optional groups (the verdict classifier,
+   which reads the base network's view: the command says how to refit it) byte for byte; its
+   metrics, mistakes and calibration are the new weights', and a record of the run is
+   appended to the list under `finetune`. One atomic write.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from model.files import WeightFileError, round_to_storage, save_weights
 from model.nn.mlp import MLP
 from model.nn.optimizers import make_optimizer
 from model.resources import shipped_weights
+from model.serving.verdict import GROUP as VERDICT_GROUP
 from model.training.checkpoint import TrainingState
 from model.training.config import TrainConfig
 from model.training.dataset import Dataset, add_stroke_drawings, pen_versions
@@ -342,6 +344,11 @@ def finetune(config: FinetuneConfig, stored: StoredSet, log: Log = print) -> Out
     save_weights(out, network, metadata, storage_dtype, groups=base.groups)
     temperature = metadata["calibration"]["temperature"]
     log(f"wrote     {out} (temperature {temperature:.3f}; {record['seconds']:.0f} s in all)")
+    if (metadata.get(VERDICT_GROUP) or {}).get("digit_view"):
+        log(
+            "the verdict classifier reads the network it was fitted on; refit it for the new "
+            f"weights: python -m model.training.verdict --weights {out}"
+        )
     return Outcome(before, after, True, record)
 
 

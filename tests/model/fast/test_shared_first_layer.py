@@ -22,8 +22,13 @@ def test_both_outputs_equal_the_separate_passes() -> None:
     shared = SharedFirstLayer(digit, extra_weights, extra_bias)
     for _ in range(10):
         image = ((rng.random((28, 28)) < 0.2) * rng.integers(1, 256, (28, 28))).astype(np.uint8)
-        logits, extra = shared.forward(image)
+        hidden, logits, extra = shared.forward(image)
         np.testing.assert_allclose(logits, digit.logits(image), rtol=0, atol=1e-12)
+        x = (image.reshape(1, -1) / 255.0 - MEAN) / STD  # the last hidden layer, dense
+        last = x
+        for layer in network.layers[:-1]:
+            last = layer.forward(last)
+        np.testing.assert_allclose(hidden, last[0], rtol=0, atol=1e-12)
         expected = image.reshape(-1).astype(np.float64) @ extra_weights + extra_bias
         np.testing.assert_allclose(extra, expected, rtol=0, atol=1e-9)
 
@@ -34,7 +39,7 @@ def test_the_digit_pass_is_left_unchanged_for_the_next_image() -> None:
     shared = SharedFirstLayer(digit, np.ones((784, 4), np.float32), np.zeros(4, np.float32))
     image = np.zeros((28, 28), np.uint8)
     image[10:18, 12:15] = 200
-    first, _ = shared.forward(image)
-    again, extra = shared.forward(image)
+    _, first, _ = shared.forward(image)
+    _, again, extra = shared.forward(image)
     np.testing.assert_array_equal(first, again)
     assert extra.tolist() == [200.0 * 24] * 4

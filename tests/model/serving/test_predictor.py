@@ -13,7 +13,15 @@ from model.files import WeightFileError, save_group, save_weights
 from model.nn.losses import softmax
 from model.nn.mlp import MLP
 from model.serving.predictor import Predictor
-from model.serving.verdict import DIGIT, FEATURES, Thresholds, VerdictModel
+from model.serving.verdict import (
+    DIGIT,
+    FEATURES,
+    Thresholds,
+    VerdictModel,
+    ViewSpec,
+    digit_view,
+    network_checksum,
+)
 from tests.conftest import SAMPLE_DIR
 
 Sample = tuple[np.ndarray, np.ndarray]
@@ -148,28 +156,42 @@ def test_empty_list_gives_no_predictions(shipped: Predictor) -> None:
 
 
 # ------------------------------------------------------------------ the verdict
-def with_verdict(dtype: type[np.floating]) -> Predictor:
-    """small_predictor plus a random verdict classifier, its thresholds at the sample's
-    probability quantiles so that all three verdicts occur."""
-    network = MLP([784 + len(FEATURES), 16, 3], rng=np.random.default_rng(8))
+def with_verdict(dtype: type[np.floating], reads_view: bool = False) -> Predictor:
+    """small_predictor plus a random verdict classifier (reading the digit network's view when
+    `reads_view`), its thresholds at the sample's probability quantiles so that all three
+    verdicts occur."""
+    plain = small_predictor(dtype)
+    spec = ViewSpec(16, 2.0, network_checksum(plain.network)) if reads_view else None
+    network = MLP([784 + len(FEATURES) + (26 if spec else 0), 16, 3], rng=np.random.default_rng(8))
     for dense in network.dense:
         dense.parameters["b"][...] = np.random.default_rng(9).normal(size=dense.fan_out)
     images, _ = load_mnist(SAMPLE_DIR, "test")
-    p = VerdictModel(network, FEATURES, Thresholds(1.0, 1.0)).probabilities(images[:200])
+    view = view_of(plain, images[:200]) if spec else None
+    untuned = VerdictModel(network, FEATURES, Thresholds(1.0, 1.0), spec)
+    p = untuned.probabilities(images[:200], view)
     thresholds = Thresholds(float(np.quantile(p[:, 1], 0.7)), float(np.quantile(p[:, 2], 0.7)))
-    verdict = VerdictModel(network, FEATURES, thresholds)
-    plain = small_predictor(dtype)
+    verdict = VerdictModel(network, FEATURES, thresholds, spec)
     return Predictor(plain.network, plain.metadata, plain.path, plain.sha256, verdict=verdict)
 
 
+def view_of(predictor: Predictor, images: np.ndarray) -> np.ndarray:
+    """The digit network's view, worked out with the network's own layers one by one."""
+    x = normalised(predictor, images)
+    for layer in predictor.network.layers[:-1]:
+        x = layer.forward(x)
+    return digit_view(x, predictor.network.layers[-1].forward(x))
+
+
+@pytest.mark.parametrize("reads_view", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_image_and_a_batch_give_the_classifiers_verdicts(
-    sample: Sample, dtype: type[np.floating]
+    sample: Sample, dtype: type[np.floating], reads_view: bool
 ) -> None:
-    predictor = with_verdict(dtype)
+    predictor = with_verdict(dtype, reads_view)
     assert predictor.verdict is not None
     images = sample[0][:200]
-    expected = predictor.verdict.verdicts(images)
+    view = view_of(predictor, images) if reads_view else None
+    expected = predictor.verdict.verdicts(images, view)
     assert len(set(expected)) == 3  # the test exercises every verdict
     assert [predictor.predict([image])[0].verdict for image in images] == expected
     assert [p.verdict for p in predictor.predict(list(images))] == expected
@@ -214,3 +236,36 @@ def test_a_verdict_group_that_does_not_fit_is_refused(tmp_path: Path) -> None:
     save_group(path, "verdict", network.parameters(), {**model.metadata(), "features": []})
     with pytest.raises(WeightFileError, match="bad verdict classifier"):
         Predictor.from_file(path)
+
+
+def test_a_verdict_reading_the_view_needs_it() -> None:
+    predictor = with_verdict(np.float32, reads_view=True)
+    assert predictor.verdict is not None
+    images, _ = load_mnist(SAMPLE_DIR, "test")
+    with pytest.raises(ValueError, match="reads the digit network's view"):
+        predictor.verdict.verdicts(images[:3])
+
+
+def test_a_verdict_fitted_on_another_network_still_reads_and_says_so(sample: Sample) -> None:
+    fitted = with_verdict(np.float32, reads_view=True)
+    assert fitted.info()["verdict"]["fits_network"] is True
+    other = small_predictor(np.float32)
+    other.network.dense[0].parameters["W"][0, 0] += 1.0  # retrained, however little
+    moved = Predictor(other.network, other.metadata, other.path, other.sha256, fitted.verdict)
+    info = moved.info()["verdict"]
+    assert info["fits_network"] is False
+    assert "refit it" in info["detail"]
+    assert {p.verdict for p in moved.predict(list(sample[0][:50]))} <= {
+        "digit",
+        "not_a_digit",
+        "several_digits",
+    }
+
+
+def test_a_verdict_reading_another_width_of_hidden_layer_is_refused() -> None:
+    plain = small_predictor(np.float32)
+    spec = ViewSpec(32, 2.0, "0" * 64)  # the network's last hidden layer has 16 units
+    network = MLP([784 + len(FEATURES) + 42, 4, 3])
+    verdict = VerdictModel(network, FEATURES, Thresholds(0.5, 0.5), spec)
+    with pytest.raises(WeightFileError, match="last hidden layer of 32 units"):
+        Predictor(plain.network, plain.metadata, plain.path, plain.sha256, verdict)

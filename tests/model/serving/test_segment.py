@@ -4,17 +4,19 @@ several strokes, on a slope, in different sizes, ten at a time; with and without
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from PIL import Image, ImageDraw
 
 from model.serving.atoms import working_grid
 from model.serving.components import connected_components
 from model.serving.predictor import Prediction, Predictor
-from model.serving.preprocess import NoInkError, to_mnist
+from model.serving.preprocess import NoInkError, ink_map, open_image, to_mnist
 from model.serving.prototypes import Prototypes
 from model.serving.segment import (
     Candidate,
@@ -265,3 +267,45 @@ def test_the_shortest_path_takes_the_cheapest_cover() -> None:
         candidate(1, 3, 0.1),  # but 0-1 + 1-3 is cheaper still
     ]
     assert [(c.first, c.last) for c in shortest_path(candidates, 3)] == [(0, 1), (1, 3)]
+
+
+def pad_ink(strokes: list[list[tuple[float, float]]], pen: int = 20) -> NDArray[np.float32]:
+    """Strokes drawn with a round pen on the 840x280 number pad, as the page's PNG is read."""
+    image = Image.new("L", (840, 280), 255)
+    canvas = ImageDraw.Draw(image)
+    for stroke in strokes:
+        canvas.line(stroke, fill=0, width=pen, joint="curve")
+        for x, y in (stroke[0], stroke[-1]):
+            canvas.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=0)
+    encoded = io.BytesIO()
+    image.save(encoded, "PNG")
+    return ink_map(open_image(encoded.getvalue()))
+
+
+ONE_PIECE_NOT_DIGITS = {
+    "a dash": [[(360.0, 140.0), (480.0, 140.0)]],
+    "an X": [[(380.0, 80.0), (460.0, 200.0)], [(460.0, 80.0), (380.0, 200.0)]],
+}
+
+
+@WITH_AND_WITHOUT_STROKES
+@pytest.mark.parametrize("shape", sorted(ONE_PIECE_NOT_DIGITS))
+def test_one_piece_of_ink_that_is_not_a_digit_is_not_a_number(
+    predictor: Predictor, use_strokes: bool, shape: str
+) -> None:
+    # Cut into atoms, a dash's halves read "0" and "1" and an X's strokes "11"; as a whole,
+    # each is what the verdict classifier refuses.
+    strokes = ONE_PIECE_NOT_DIGITS[shape]
+    ink = pad_ink(strokes)
+    given = [np.asarray(s, dtype=np.float64) for s in strokes] if use_strokes else None
+    reading = read_number(predictor, ink, given)
+    assert len(reading.atoms.atoms) > 1  # the premise: it is cut, and its parts read as digits
+    assert reading.number == ""
+    assert reading.verdict == "not_a_number"
+    assert reading.verdicts == ["not_a_digit"]
+    (piece,) = reading.pieces
+    assert piece.prediction.pixels.tolist() == to_mnist(ink).tolist()  # read as a whole
+    x0, y0, x1, y1 = piece.box
+    assert x0 < 380
+    assert x1 > 460
+    assert y0 < 140 < y1

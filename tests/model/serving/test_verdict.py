@@ -12,18 +12,22 @@ from model.data.unipen import load_strokes, split_by_writer
 from model.evaluation.writers import writer_drawings
 from model.files import read_weight_file
 from model.nn.mlp import MLP
+from model.serving.predictor import Predictor
 from model.serving.preprocess import image_to_mnist
 from model.serving.verdict import (
     DIGIT,
     FEATURES,
     GROUP,
+    LOGIT_SCALE,
     NOT_A_DIGIT,
     SEVERAL_DIGITS,
     Thresholds,
     VerdictModel,
+    ViewSpec,
     decide,
     euler_number,
     features_one,
+    network_checksum,
     structural_features,
     verdict_inputs,
 )
@@ -156,6 +160,48 @@ def test_the_one_image_path_agrees_with_the_batch_path(features: tuple[str, ...]
     assert [model.verdict_one(image) for image in images] == model.verdicts(images)
 
 
+def view_model(hidden: int = 12) -> VerdictModel:
+    """A random classifier reading a made-up digit network's view (hidden units + 10 logits)."""
+    spec = ViewSpec(hidden, 3.0, "0" * 64)
+    network = MLP([784 + len(FEATURES) + spec.width, 16, 3], rng=np.random.default_rng(7))
+    for dense in network.dense:
+        dense.parameters["b"][...] = np.random.default_rng(8).normal(size=dense.fan_out)
+    return VerdictModel(network, FEATURES, Thresholds(0.4, 0.4), spec)
+
+
+def random_view(count: int, hidden: int = 12) -> np.ndarray:
+    """ReLU-like hidden activations (most zero) and logits, as a digit network gives them."""
+    rng = np.random.default_rng(9)
+    activations = np.maximum(rng.normal(-0.5, 2.0, size=(count, hidden)), 0)
+    return np.concatenate([activations, rng.normal(0, 8, size=(count, 10))], axis=1)
+
+
+def test_the_view_is_scaled_and_read_on_both_paths() -> None:
+    model = view_model()
+    digits, _ = load_mnist(SAMPLE_DIR, "test")
+    images, view = digits[:100], random_view(100)
+    x = model.inputs(images, view)
+    assert x.shape == (100, 784 + len(FEATURES) + 22)
+    np.testing.assert_allclose(x[:, -22:-10], view[:, :12] / 3.0, rtol=1e-6)
+    np.testing.assert_allclose(x[:, -10:], view[:, 12:] / LOGIT_SCALE, rtol=1e-6)
+    batch_logits = model.network.forward(x)
+    for image, row, expected in zip(images, view, batch_logits, strict=True):
+        np.testing.assert_allclose(model.single.logits(image, row), expected, atol=1e-4)
+    assert [model.verdict_one(i, v) for i, v in zip(images, view, strict=True)] == (
+        model.verdicts(images, view)
+    )
+    with pytest.raises(ValueError, match="pass it"):
+        model.single.logits(images[0])
+
+
+def test_the_checksum_names_one_network() -> None:
+    a, b = MLP([784, 8, 10], rng=np.random.default_rng(1)), MLP([784, 8, 10])
+    b.load_parameters(a.parameters())
+    assert network_checksum(a) == network_checksum(b)
+    b.dense[1].parameters["b"][3] += 1e-3
+    assert network_checksum(a) != network_checksum(b)
+
+
 def test_a_network_of_the_wrong_shape_is_refused() -> None:
     with pytest.raises(ValueError, match="must map 791 inputs to 3 classes"):
         VerdictModel(MLP([784, 8, 3]), FEATURES, THRESHOLDS)
@@ -176,12 +222,38 @@ def test_from_arrays_round_trip_and_refusals() -> None:
         VerdictModel.from_arrays(arrays, {"classes": model.metadata()["classes"]})
 
 
+def test_from_arrays_keeps_how_the_view_is_read() -> None:
+    model = view_model()
+    rebuilt = VerdictModel.from_arrays(model.network.parameters(), model.metadata())
+    assert rebuilt.view == model.view
+    digits, _ = load_mnist(SAMPLE_DIR, "test")
+    view = random_view(20)
+    np.testing.assert_array_equal(
+        rebuilt.probabilities(digits[:20], view), model.probabilities(digits[:20], view)
+    )
+    stored = model.metadata()
+    with pytest.raises(ValueError, match="hidden scale"):
+        VerdictModel.from_arrays(
+            model.network.parameters(),
+            {**stored, "digit_view": {**stored["digit_view"], "hidden_scale": -1}},
+        )
+
+
 # ------------------------------------------------------------------ the shipped classifier
 @pytest.fixture(scope="module")
-def shipped() -> VerdictModel:
+def shipped() -> Predictor:
+    """The shipped weights as served: the classifier reads the digit network's view."""
     loaded = read_weight_file(SHIPPED_WEIGHTS)
     assert GROUP in loaded.groups, "the shipped weight file has no verdict classifier"
-    return VerdictModel.from_arrays(loaded.groups[GROUP], loaded.metadata[GROUP])
+    predictor = Predictor.from_file(SHIPPED_WEIGHTS)
+    assert predictor.verdict is not None
+    assert predictor.verdict_fits_network
+    return predictor
+
+
+def verdicts(predictor: Predictor, images: np.ndarray) -> list[str]:
+    """The batch path's verdicts (Predictor.predict of more than one image)."""
+    return [p.verdict for p in predictor.predict(list(images))]
 
 
 ZIGZAG = [(60.0 + 160.0 * (k % 2), 70.0 + 18.0 * k) for k in range(9)]
@@ -201,25 +273,25 @@ MADE_UP = {
 
 
 @pytest.mark.parametrize("case", sorted(MADE_UP))
-def test_the_shipped_classifier_on_made_up_drawings(shipped: VerdictModel, case: str) -> None:
+def test_the_shipped_classifier_on_made_up_drawings(shipped: Predictor, case: str) -> None:
     image, expected = MADE_UP[case]
-    assert shipped.verdict_one(image) == expected
-    assert shipped.verdicts(image[None]) == [expected]
+    assert shipped.predict([image])[0].verdict == expected  # the one-image path
+    assert verdicts(shipped, np.stack([image, image])) == [expected] * 2
 
 
-def test_the_shipped_classifier_refuses_few_mnist_digits(shipped: VerdictModel) -> None:
+def test_the_shipped_classifier_refuses_few_mnist_digits(shipped: Predictor) -> None:
     digits, _ = load_mnist(SAMPLE_DIR, "test")
-    refused = np.mean([v != DIGIT for v in shipped.verdicts(digits)])
+    refused = np.mean([v != DIGIT for v in verdicts(shipped, digits)])
     assert refused <= 0.02
 
 
 @pytest.mark.slow
-def test_held_out_writers_digits_are_not_refused(shipped: VerdictModel) -> None:
+def test_held_out_writers_digits_are_not_refused(shipped: Predictor) -> None:
     """A sample of the held-out writers' digits, drawn as model.evaluation.writers draws them:
     at most 1% refused was the calibration target; allow sampling noise on 600 drawings."""
     strokes = load_strokes()
     _, held_out = split_by_writer(strokes)
     records = np.random.default_rng(0).choice(held_out, size=200, replace=False)
     images = np.stack([image_to_mnist(d.png) for d in writer_drawings(strokes, records)])
-    refused = np.mean([v != DIGIT for v in shipped.verdicts(images)])
+    refused = np.mean([v != DIGIT for v in verdicts(shipped, images)])
     assert refused <= 0.025

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from model.serving.verdict import FEATURES, verdict_inputs
+from model.nn.mlp import MLP
+from model.serving.predictor import Predictor
+from model.serving.verdict import FEATURES, Thresholds, VerdictModel, verdict_inputs
 from model.training.verdict import (
+    DigitReader,
     VerdictConfig,
     batch_inputs,
     build_parser,
+    hidden_scale,
     learning_rate,
     train_network,
 )
@@ -76,3 +82,33 @@ def test_a_tiny_fit_learns_made_up_classes() -> None:
     network = train_network(config, images, labels, lambda line: None)
     predicted = network.forward(verdict_inputs(images)).argmax(axis=1)
     assert (predicted == labels).mean() >= 0.95
+
+
+def small_reader() -> DigitReader:
+    network = MLP([784, 24, 12, 10], rng=np.random.default_rng(2))
+    metadata = {"normalization": {"mean": 0.13, "std": 0.31}}
+    return DigitReader(Predictor(network, metadata, Path("small.npz"), ""), hidden_scale=2.5)
+
+
+def test_batch_inputs_with_the_digit_view_are_the_models_inputs() -> None:
+    images, _ = made_up_set(5)
+    reader = small_reader()
+    views = reader.view(images)
+    assert views.shape == (len(images), 12 + 10)
+    model = VerdictModel(MLP([784 + 7 + 22, 4, 3]), FEATURES, Thresholds(1, 1), reader.spec())
+    features = verdict_inputs(images)[:, 784:]
+    x = batch_inputs(images, features, np.random.default_rng(0), VerdictConfig(augment=0.0),
+                     reader, views)  # fmt: skip
+    np.testing.assert_allclose(x, model.inputs(images, views), rtol=1e-6)
+    # Distorted images get their own view, not the undistorted image's.
+    rng = np.random.default_rng(0)
+    distorted = batch_inputs(images, features, rng, VerdictConfig(augment=1.0), reader, views)
+    moved = (np.clip(distorted[:, :784], 0, 1) * 255).round().astype(np.uint8).reshape(-1, 28, 28)
+    np.testing.assert_allclose(distorted, model.inputs(moved, reader.view(moved)), atol=1e-5)
+
+
+def test_the_scale_is_a_high_percentile_of_the_active_units() -> None:
+    view = np.zeros((4, 110), np.float32)
+    view[:, :100] = np.arange(400, dtype=np.float32).reshape(4, 100)  # 399 positive values
+    view[:, 100:] = 1e6  # logits are not hidden activations
+    assert hidden_scale(view) == pytest.approx(np.percentile(np.arange(1, 400), 99))
