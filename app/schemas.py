@@ -136,10 +136,23 @@ class VerdictInfo(BaseModel):
     )
     detail: str = Field(description="One sentence saying which, for people.")
     layer_sizes: list[int] | None = Field(
-        default=None, description="The classifier's MLP: 784 grey levels + features -> 3 classes."
+        default=None,
+        description="The classifier's MLP: 784 grey levels + features (+ the digit network's "
+        "view) -> 3 classes.",
     )
     features: list[str] | None = Field(
         default=None, description="The structural features after the 784 grey levels."
+    )
+    digit_view: dict[str, Any] | None = Field(
+        default=None,
+        description="When it also reads the digit network's last hidden layer and logits: that "
+        "layer's width (`hidden`), the scales its inputs are divided by, and the checksum of "
+        "the digit network it was fitted on (`network_sha256`).",
+    )
+    fits_network: bool | None = Field(
+        default=None,
+        description="False when it reads the view of another digit network than the one "
+        "served (retrained or fine-tuned since): it still answers, less well; refit it.",
     )
     thresholds: dict[str, float] | None = Field(
         default=None,

@@ -61,13 +61,13 @@ class WriterNumber:
     """`digits` digits by one held-out writer written as a number on the digit pad, exactly as
     `model.evaluation.numbers` draws numbers (one brush, a sloping baseline, gaps from a slight
     overlap to wide), as the PNG the page posts, through the recipe: "11" or "42" drawn in
-    digit mode. The first digit is record `index` (cycling), the others the same writer's."""
+    digit mode. The digits are random records of one random held-out writer."""
 
     digits: int = 2
 
     def __call__(self, rng: np.random.Generator, sources: Sources, index: int) -> Image28:
         records = sources.digit_records
-        first = int(records[index % len(records)])
+        first = int(records[rng.integers(len(records))])
         writers = sources.digits.writers
         own = records[writers[records] == writers[first]]
         chosen = [first, *(int(r) for r in rng.choice(own, size=self.digits - 1))]

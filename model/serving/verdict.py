@@ -20,12 +20,12 @@ Method (fitted by `python -m model.training.verdict`; its numbers in metadata["v
   activations and its logits, which the server computes for the reading anyway. That network
   learnt from 60,000 digits and the training writers' strokes what digits are made of; a
   letter, a scribble or two digits squashed into one frame leave a pattern there unlike any
-  one digit's. Reading it, the classifier catches about 6 points more letters, 7 more
-  scribbles and names 4-5 points more pairs "several digits", at the same refusals
-  (measured on held-out writers, docs/verdict.md). The price: it is fitted on ONE digit
-  network (its checksum is stored, `network_checksum`); after retraining or fine-tuning, it
-  still reads but less well, /api/model says so, and the same command refits it.
-- Network: the project's own textbook MLP (`model.nn`), 784 + 7 + view -> 512 ReLU -> 3
+  one digit's. Reading it, the classifier names about 7 points more letters "not a digit",
+  11 more scribbles, and 5 more pen pairs "several digits", while refusing fewer real digits
+  (held-out writers; README, "The verdict classifier"). The price: it is fitted on ONE digit network
+  (its checksum is stored, `network_checksum`); after retraining or fine-tuning it still
+  reads, less well, /api/model says so, and the same command refits it.
+- Network: the project's own textbook MLP (`model.nn`), 784 + 7 + 1034 -> 512 ReLU -> 3
   logits, softmax cross-entropy, Adam, every class sampled alike, mild distortions
   (`model.data.augment`) on a share of each batch. One hidden layer keeps the served path
   cheap: its pixels' part of the first layer is read from the same gathered weight rows as

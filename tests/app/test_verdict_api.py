@@ -71,11 +71,17 @@ def test_all_784_pixels_lit_is_not_a_digit(client: TestClient) -> None:
 
 
 def test_real_digits_are_digits(client: TestClient, test_sample: Sample) -> None:
+    """MNIST test digits as canvas PNGs: at most 1 in 100 refused (the classifier's budget for
+    real digits is 1%: the shipped one refuses one of these, an odd 5 with a detached flag),
+    and a refused digit is still read."""
     images, labels = test_sample
-    for image, label in zip(images[:10], labels[:10], strict=True):
+    verdicts, read = [], []
+    for image, label in zip(images[:100], labels[:100], strict=True):
         body = client.post("/api/predict", json={"image": data_url(canvas_png(image))}).json()
-        assert body["verdict"] == "digit"
-        assert body["digit"] == label
+        verdicts.append(body["verdict"])
+        read.append(body["digit"] == label)
+    assert sum(verdict != "digit" for verdict in verdicts) <= 1
+    assert sum(read) >= 99
 
 
 def test_every_batch_item_carries_its_own_verdict(client: TestClient, test_sample: Sample) -> None:
@@ -108,7 +114,9 @@ def test_model_info_describes_the_verdict_classifier(client: TestClient) -> None
     verdict = client.get("/api/model").json()["verdict"]
     assert verdict["available"] is True
     assert set(verdict["thresholds"]) == {"not_a_digit", "several_digits"}
-    assert verdict["layer_sizes"][0] == 784 + len(verdict["features"])
+    view = verdict["digit_view"]
+    assert verdict["layer_sizes"][0] == 784 + len(verdict["features"]) + view["hidden"] + 10
+    assert verdict["fits_network"] is True
     assert verdict["layer_sizes"][-1] == 3
     assert verdict["rates"]["refused"]["digit/writers"] <= 0.0125
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.browser.test_number_mode import wait_for_number
+from model.data.numbers import NUMBER_PAD
+from tests.browser.test_number_mode import switch_mode, wait_for_number
 from tests.browser.test_page import (
     DIGIT_STROKES,
     PREDICT_PATH,
@@ -154,3 +155,31 @@ def test_a_dot_does_not_look_like_a_digit(page: Page) -> None:
     draw_with_mouse(page, DOT)
     assert wait_for_answer(page) == ""
     assert status(page) == "That doesn't look like a digit."
+
+
+# The letter X on the square pad: two strokes crossing, one piece of ink.
+LETTER_X: list[Stroke] = [
+    [(90 / 280, 60 / 280), (190 / 280, 220 / 280)],
+    [(190 / 280, 60 / 280), (90 / 280, 220 / 280)],
+]
+
+
+@pytest.mark.usefixtures("verdict_classifier")
+def test_a_letter_x_does_not_look_like_a_digit(page: Page) -> None:
+    draw_with_mouse(page, LETTER_X)
+    assert wait_for_answer(page) == ""
+    assert status(page) == "That doesn't look like a digit."
+
+
+@pytest.mark.usefixtures("verdict_classifier")
+def test_a_letter_x_in_number_mode_is_no_number(page: Page) -> None:
+    # Cut into pieces, its strokes read "11"; as one piece of ink it is not a digit.
+    switch_mode(page, "number")
+    width, height = NUMBER_PAD
+    crossing = [[(380 / width, 80 / height), (460 / width, 200 / height)],
+                [(460 / width, 80 / height), (380 / width, 200 / height)]]  # fmt: skip
+    draw_with_mouse(page, crossing)
+    assert wait_for_number(page) == ""
+    pieces = page.locator("[data-testid=piece]")
+    assert pieces.count() == 1
+    assert pieces.nth(0).get_attribute("data-verdict") == "not_a_digit"

@@ -216,7 +216,9 @@ def test_without_a_verdict_classifier_every_verdict_is_digit(sample: Sample) -> 
 def test_the_shipped_file_carries_its_verdict_classifier(shipped: Predictor) -> None:
     info = shipped.info()["verdict"]
     assert info["available"] is True
-    assert info["layer_sizes"][0] == 784 + len(info["features"])
+    view = info["digit_view"]
+    assert info["layer_sizes"][0] == 784 + len(info["features"]) + view["hidden"] + 10
+    assert info["fits_network"] is True
     assert info["rates"]["refused"]["digit/writers"] <= 0.0125
 
 
