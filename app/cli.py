@@ -68,6 +68,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if problem:
         print(f"digits serve: {problem}", file=sys.stderr)
         return 1
+    # Port 0 asks for any free port: pick it here, so the line below names the real one.
+    port = args.port or _free_port(args.host)
     import uvicorn  # the web server, only for this command
 
     from app.server import NoDelayH11Protocol
@@ -82,7 +84,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except (WeightFileError, ValueError) as error:
         print(f"digits serve: {error}", file=sys.stderr)
         return 2
-    print(f"digits: serving {settings.weights.name} on http://{args.host}:{args.port}/")
+    print(f"digits: serving {settings.weights.name} on http://{args.host}:{port}/")
     ok, store_line = _store_status(settings)
     # One line either way; a broken store does not stop the server: prediction needs no database.
     print(store_line, file=sys.stdout if ok else sys.stderr)
@@ -90,7 +92,7 @@ def run_serve(args: argparse.Namespace) -> int:
         "app.main:create_app_from_env",
         factory=True,
         host=args.host,
-        port=args.port,
+        port=port,
         workers=args.workers,
         log_level="info",
         access_log=args.access_log,
@@ -125,6 +127,15 @@ def _bind(host: str, port: int) -> None:
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
+
+
+def _free_port(host: str) -> int:
+    """A port on `host` free right now, as the system hands one out for port 0."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def _can_bind(host: str, port: int) -> bool:

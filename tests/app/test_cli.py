@@ -183,6 +183,20 @@ def test_serve_logs_each_request_only_when_asked(
     assert runs[0]["log_level"] == "info"  # start-up and errors are still logged
 
 
+def test_serve_on_port_0_names_the_port_it_serves_on(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    runs: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
+    assert main(["serve", "--port", "0"]) == 0
+    port = runs[0]["port"]
+    assert isinstance(port, int)
+    assert port > 0
+    assert f"on http://127.0.0.1:{port}/" in capsys.readouterr().out
+
+
 def test_predict_reads_image_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     images, labels = load_mnist(SAMPLE_DIR, "test")
     paths = []
