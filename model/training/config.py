@@ -165,7 +165,10 @@ class TrainConfig:
     )
     limit: int = field(
         default=0,
-        metadata={"help": "use only this many training examples, for quick runs; 0 for all"},
+        metadata={
+            "help": "use only this many training examples (and at most as many pen-stroke "
+            "drawings), for quick runs; 0 for all"
+        },
     )
     resume: str | None = field(
         default=None,

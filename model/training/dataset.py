@@ -130,6 +130,10 @@ def add_stroke_drawings(config: TrainConfig, data: Dataset, log: Log) -> None:
     strokes = unipen.load_strokes(path)
     train_records, val_records = unipen.split_by_writer(strokes)
     rng = np.random.default_rng([config.seed, 13])
+    if config.limit:  # a quick run draws no more pen digits than it takes MNIST digits
+        keep = max(1, config.limit // config.stroke_variants)
+        train_records = np.sort(rng.choice(train_records, min(keep, len(train_records)), False))
+        val_records = np.sort(rng.choice(val_records, min(config.limit, len(val_records)), False))
     records = np.repeat(train_records, config.stroke_variants)
     data.stroke_images = drawings_to_mnist(strokes, records, rng)
     data.stroke_labels = strokes.labels[records].astype(np.uint8)
