@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
 from model.serving.components import component_boxes, connected_components, grown
-from model.serving.preprocess import INK_THRESHOLD
+from model.serving.preprocess import INK_THRESHOLD, PreprocessError
 
 WORK_CELLS = 60_000  # the grid's size: an 840x280 drawing is labelled at 420x140 (f = 2)
 # Blobs wider than this many line heights may hold two digits and are cut. Two touching 1s are
@@ -49,7 +49,7 @@ VALLEY_DEPTH = 0.12  # a dip of the top edge (rise of the bottom) this deep is a
 SMOOTHING = 0.06  # the column profile is smoothed over this width, line heights
 STROKE_MARGIN = 2.0  # cells added to the brush when a stroke's path claims ink
 MIN_SPECK = 0.002  # components smaller than this many line heights squared are noise
-MAX_BLOBS = 40  # strokes and components kept (the largest): bounds the work on hostile input
+MAX_BLOBS = 60  # strokes and components a number may hold: bounds the work on hostile input
 MAX_ATOM_COUNT = 60  # more atoms than this (a long thin scribble) and the blobs are not cut at all
 # Ink cells left over by the strokes in a clump smaller than a dot of the brush are the strokes'
 # own anti-aliased fringe, not a digit's part that the strokes missed.
@@ -57,6 +57,10 @@ LEFTOVER_DOTS = 1.0
 
 
 Blob = tuple[int, int, NDArray[np.bool_], int]  # top, left, mask cropped to its ink, stroke
+
+
+class TooManyPiecesError(PreprocessError):
+    """More than MAX_BLOBS strokes and pieces of ink: too many to read as one number."""
 
 
 @dataclass(frozen=True)
@@ -250,9 +254,10 @@ def find_atoms(grid: Grid, strokes: Sequence[NDArray[np.floating]] | None = None
     """The atoms of a drawing, left to right, with its line height and brush width in cells.
 
     `strokes`: each (k, 2) x, y in the drawing's px, in drawing order; None if unknown.
-    Specks under MIN_SPECK line heights squared are dropped, at most MAX_BLOBS blobs (the
-    largest) are kept and at most MAX_ATOM_COUNT atoms made, so a noisy photo or a long scribble
-    cannot make thousands of candidates.
+    Specks under MIN_SPECK line heights squared are dropped and at most MAX_ATOM_COUNT atoms
+    made, so a noisy photo or a long scribble cannot make thousands of candidates; more than
+    MAX_BLOBS strokes and pieces of ink raise TooManyPiecesError (HTTP 422) rather than leave
+    some out.
     """
     labels, count = connected_components(grid.inked)
     boxes = component_boxes(labels, count)
@@ -274,8 +279,11 @@ def find_atoms(grid: Grid, strokes: Sequence[NDArray[np.floating]] | None = None
     for label, (top, left, bottom, right, size) in enumerate(boxes.tolist(), start=1):
         if size >= smallest:
             blobs.append((top, left, labels[top:bottom, left:right] == label, -1))
-    blobs.sort(key=lambda blob: -int(blob[2].sum()))
-    del blobs[MAX_BLOBS:]
+    if len(blobs) > MAX_BLOBS:  # a number is never read with parts of it left out
+        what = "strokes and pieces of ink" if strokes else "separate pieces of ink"
+        raise TooManyPiecesError(
+            f"the drawing has {len(blobs)} {what}; a number is read from at most {MAX_BLOBS}"
+        )
     blobs = [_cropped(top, left, mask, stroke) for top, left, mask, stroke in blobs]
 
     atoms = _cut(blobs, height, brush)

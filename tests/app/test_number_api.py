@@ -248,3 +248,26 @@ def test_a_dot_alone_is_not_a_number(client: TestClient) -> None:
         "/api/predict", content=png_bytes(canvas), headers={"content-type": "image/png"}
     ).json()
     assert single["verdict"] == "not_a_digit"  # what digit mode says of the same dot
+
+
+@pytest.mark.parametrize(("bars", "status"), [(60, 200), (61, 422)])
+def test_more_pieces_than_a_number_holds_is_a_clear_422(
+    client: TestClient, bars: int, status: int
+) -> None:
+    """Sixty strokes side by side are read; one more is refused, never read with some left out."""
+    canvas = Image.new("RGBA", (bars * 30 + 20, 280), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(canvas)
+    strokes = []
+    for i in range(bars):
+        x = 20 + 30 * i
+        draw.line((x, 100, x, 180), fill=(0, 0, 0, 255), width=8)
+        strokes.append([[x, 100], [x, 180]])
+    body = {"image": png_data_url(png_bytes(canvas)), "strokes": strokes}
+    answer = client.post("/api/number", json=body)
+    assert answer.status_code == status
+    if status == 200:
+        assert len(answer.json()["digits"]) == bars
+    else:
+        assert answer.json()["code"] == "invalid_input"
+        assert "61 strokes and pieces of ink" in answer.json()["detail"]
+        assert "at most 60" in answer.json()["detail"]

@@ -309,3 +309,52 @@ def test_one_piece_of_ink_that_is_not_a_digit_is_not_a_number(
     assert x0 < 380
     assert x1 > 460
     assert y0 < 140 < y1
+
+
+def with_symbol(drawn: Drawn, symbol: list[list[tuple[float, float]]]) -> tuple[
+    NDArray[np.float32], list[NDArray[np.float64]]
+]:  # fmt: skip
+    """`drawn` with `symbol`'s strokes (px) added with the same round pen, between its digits in
+    drawing order: the ink map of the new PNG, and every stroke."""
+    image = Image.open(io.BytesIO(drawn.png)).convert("RGBA")
+    canvas = ImageDraw.Draw(image)
+    for stroke in symbol:
+        canvas.line(stroke, fill=(0, 0, 0, 255), width=14, joint="curve")
+        for x, y in (stroke[0], stroke[-1]):
+            canvas.ellipse((x - 7, y - 7, x + 7, y + 7), fill=(0, 0, 0, 255))
+    encoded = io.BytesIO()
+    image.save(encoded, "PNG")
+    given = [np.asarray(s, dtype=np.float64) for s in symbol]
+    return ink_map(open_image(encoded.getvalue())), [drawn.strokes[0], *given, *drawn.strokes[1:]]
+
+
+@WITH_AND_WITHOUT_STROKES
+def test_an_x_between_digits_is_one_piece_and_no_digit(
+    predictor: Predictor, use_strokes: bool
+) -> None:
+    # Cut apart, an X's strokes read "11": the whole is not a digit. (A plus is no test: an
+    # open 4 is a plus with a longer stem, and the classifier may fairly call it a 4.)
+    drawn = draw_number(number_of("24"), gaps=1.2)
+    left, right = drawn.boxes[0][2], drawn.boxes[1][0]
+    x, y = (left + right) / 2, (drawn.boxes[0][1] + drawn.boxes[0][3]) / 2
+    half = 0.3 * (right - left)
+    symbol = [[(x - half, y - half), (x + half, y + half)],
+              [(x + half, y - half), (x - half, y + half)]]  # fmt: skip
+    ink, strokes = with_symbol(drawn, symbol)
+    reading = read_number(predictor, ink, strokes if use_strokes else None)
+    assert [p.prediction.digit if v == "digit" else "?" for p, v in
+            zip(reading.pieces, reading.verdicts, strict=True)] == [2, "?", 4]  # fmt: skip
+    assert reading.number == "24"
+    assert reading.verdict == "not_a_number"
+    assert reading.pieces[1].box[0] < x < reading.pieces[1].box[2]
+
+
+def test_a_dash_after_a_digit_is_no_digit(predictor: Predictor) -> None:
+    drawn = draw_number(number_of("1"))
+    _, y0, x1, y1 = drawn.boxes[0]
+    y = (y0 + y1) / 2
+    dash = [[(x1 + 40.0, y), (x1 + 120.0, y)]]
+    ink, _ = with_symbol(drawn, dash)
+    reading = read_number(predictor, ink)
+    assert reading.number == "1"
+    assert reading.verdicts == ["digit", "not_a_digit"]
