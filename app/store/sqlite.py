@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -165,4 +166,12 @@ def _check_creatable(file: Path) -> None:
                 raise StoreUnavailableError(
                     "cannot create the database (its folder is not writable)"
                 )
+            # Permissions do not tell everything (root passes them; /proc refuses anyway):
+            # make a folder there and take it away again.
+            try:
+                os.rmdir(tempfile.mkdtemp(prefix=".digits-check-", dir=ancestor))
+            except OSError as error:
+                raise StoreUnavailableError(
+                    f"cannot create the database's folder ({error.strerror})"
+                ) from error
             return

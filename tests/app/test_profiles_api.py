@@ -455,6 +455,8 @@ def test_serve_says_where_examples_go(
     [
         ("corrupt", "the database file is not a SQLite database (corrupt?)"),
         ("uncreatable", "cannot create the database's folder (a file is in the way)"),
+        # Root passes every permission check, and /proc refuses new folders all the same.
+        ("in /proc", "cannot create the database's folder (No such file or directory)"),
     ],
 )
 def test_serve_says_in_one_line_what_is_wrong_and_serves_all_the_same(
@@ -468,6 +470,8 @@ def test_serve_says_in_one_line_what_is_wrong_and_serves_all_the_same(
     database = tmp_path / "digits.sqlite3"
     if make == "corrupt":
         database.write_bytes(b"garbage, not a database\n" * 200)
+    elif make == "in /proc":
+        database = Path("/proc/digits-nowhere/digits.sqlite3")
     else:
         (tmp_path / "file").write_text("in the way")
         database = tmp_path / "file" / "digits.sqlite3"
