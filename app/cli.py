@@ -80,10 +80,17 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
         # Fail here, in one line, rather than as a traceback inside a uvicorn worker.
-        Predictor.from_file(settings.weights)
+        predictor = Predictor.from_file(settings.weights)
     except (WeightFileError, ValueError) as error:
         print(f"digits serve: {error}", file=sys.stderr)
         return 2
+    if not predictor.verdict_fits_network:
+        print(
+            f"digits serve: the verdict classifier in {settings.weights.name} was fitted on "
+            "another digit network (retrained or fine-tuned since); it still answers, less "
+            f"well: python -m model.training.verdict --weights {settings.weights}",
+            file=sys.stderr,
+        )
     print(f"digits: serving {settings.weights.name} on http://{args.host}:{port}/")
     ok, store_line = _store_status(settings)
     # One line either way; a broken store does not stop the server: prediction needs no database.

@@ -83,7 +83,10 @@ class VerdictConfig:
 
     weights: str = field(
         default_factory=lambda: str(shipped_weights()),
-        metadata={"help": "the weight file to add the verdict classifier to (in place)"},
+        metadata={
+            "help": "the weight file to add the verdict classifier to, in place (default: the "
+            "shipped weights, the file `digits serve` uses)"
+        },
     )
     data: str | None = field(
         default=None,
@@ -401,6 +404,21 @@ def fit(
     return VerdictFit(model, rates, checked, seconds)
 
 
+def warnings(result: VerdictFit, config: VerdictConfig) -> list[str]:
+    """What a user should know before serving this classifier: real digits refused beyond the
+    1% budget on the report set, known cases given the wrong verdict (a quick fit with small
+    settings gives both)."""
+    found = [
+        f"{share:.2%} of {kind} refused (the budget is 1%)"
+        for kind, share in result.rates.refused.items()
+        if share > 0.01
+    ]
+    wrong = [name for name, case in result.examples.items() if not case["right"]]
+    if wrong:
+        found.append(f"the known cases {', '.join(wrong)} get the wrong verdict")
+    return found
+
+
 def description(result: VerdictFit, config: VerdictConfig) -> dict[str, Any]:
     """metadata["verdict"]: the model's own fields plus what was measured and how."""
     return {
@@ -434,6 +452,8 @@ def run(config: VerdictConfig, log: Log = print) -> int:
     )
     log("held-out rates:\n" + format_rates(result.rates))
     log("the five known cases: " + json.dumps(result.examples))
+    for warning in warnings(result, config):
+        print(f"verdict: WARNING: {warning}; writing it all the same", file=sys.stderr)
     arrays = {
         f"dense{i}.{name}": value
         for i, dense in enumerate(result.model.network.dense)

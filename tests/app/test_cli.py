@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,8 +24,9 @@ from app.cli import build_parser, main
 from app.settings import Settings
 from model.data import download
 from model.data.mnist import load_mnist
+from model.files import read_weight_file, update_metadata
 from model.training.config import TrainConfig
-from tests.conftest import ROOT, SAMPLE_DIR
+from tests.conftest import ROOT, SAMPLE_DIR, SHIPPED_WEIGHTS
 from tests.model.data.test_download import (
     CHECKSUMS,
     assert_complete,
@@ -471,3 +473,24 @@ def test_train_refuses_an_out_it_could_not_write_before_training(
     assert "--out" in err
     assert "Traceback" not in err
     assert not list(tmp_path.glob("**/*.ckpt.npz"))
+
+
+def test_serve_warns_when_the_verdict_was_fitted_on_another_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    moved = tmp_path / "tuned.npz"
+    shutil.copyfile(SHIPPED_WEIGHTS, moved)
+    verdict = read_weight_file(moved).metadata["verdict"]
+    view = {**verdict["digit_view"], "network_sha256": "0" * 64}  # as after a fine-tuning
+    update_metadata(moved, {"verdict": {**verdict, "digit_view": view}})
+    monkeypatch.setenv("DIGITS_WEIGHTS", str(moved))  # serve --weights sets it; undone after
+    assert main(["serve", "--port", "0", "--weights", str(moved)]) == 0
+    err = capsys.readouterr().err
+    assert "the verdict classifier in tuned.npz was fitted on another digit network" in err
+    assert f"python -m model.training.verdict --weights {moved}" in err
+    monkeypatch.delenv("DIGITS_WEIGHTS")
+    assert main(["serve", "--port", "0"]) == 0  # the shipped file: no warning
+    assert "verdict" not in capsys.readouterr().err

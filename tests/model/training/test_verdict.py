@@ -7,17 +7,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model.evaluation.verdict import VerdictRates
 from model.nn.mlp import MLP
 from model.serving.predictor import Predictor
 from model.serving.verdict import FEATURES, Thresholds, VerdictModel, verdict_inputs
 from model.training.verdict import (
     DigitReader,
     VerdictConfig,
+    VerdictFit,
     batch_inputs,
     build_parser,
     hidden_scale,
     learning_rate,
     train_network,
+    warnings,
 )
 
 
@@ -112,3 +115,18 @@ def test_the_scale_is_a_high_percentile_of_the_active_units() -> None:
     view[:, :100] = np.arange(400, dtype=np.float32).reshape(4, 100)  # 399 positive values
     view[:, 100:] = 1e6  # logits are not hidden activations
     assert hidden_scale(view) == pytest.approx(np.percentile(np.arange(1, 400), 99))
+
+
+def test_a_fit_outside_the_budget_or_missing_known_cases_is_warned_about() -> None:
+    rates = VerdictRates(
+        refused={"digit/writers": 0.012, "digit/mnist-test": 0.004}, caught={}, named={}, counts={}
+    )
+    cases = {"11": {"right": True}, "dash": {"right": False}, "tap": {"right": False}}
+    fit = VerdictFit(model=None, rates=rates, examples=cases, seconds={})  # type: ignore[arg-type]
+    assert warnings(fit, VerdictConfig()) == [
+        "1.20% of digit/writers refused (the budget is 1%)",
+        "the known cases dash, tap get the wrong verdict",
+    ]
+    good = VerdictRates(refused={"digit/writers": 0.0087}, caught={}, named={}, counts={})
+    clean = {"11": {"right": True}}
+    assert warnings(VerdictFit(None, good, clean, {}), VerdictConfig()) == []  # type: ignore[arg-type]
