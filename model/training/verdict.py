@@ -85,7 +85,8 @@ class VerdictConfig:
         default_factory=lambda: str(shipped_weights()),
         metadata={
             "help": "the weight file to add the verdict classifier to, in place (default: the "
-            "shipped weights, the file `digits serve` uses)"
+            "shipped weights/mnist_mlp.npz of the installed package, which `digits serve` uses "
+            "unless DIGITS_WEIGHTS or --weights names another)"
         },
     )
     data: str | None = field(

@@ -269,5 +269,20 @@ def test_more_pieces_than_a_number_holds_is_a_clear_422(
         assert len(answer.json()["digits"]) == bars
     else:
         assert answer.json()["code"] == "invalid_input"
-        assert "61 strokes and pieces of ink" in answer.json()["detail"]
+        assert "61 separate pieces of ink" in answer.json()["detail"]
         assert "at most 60" in answer.json()["detail"]
+
+
+def test_a_digit_drawn_in_many_strokes_is_read_from_its_ink(client: TestClient) -> None:
+    """Seventy short strokes that touch (a 1 dabbed with a stylus) are one piece of ink."""
+    canvas = Image.new("RGBA", (840, 280), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(canvas)
+    strokes = []
+    for i in range(70):
+        y = 50 + 2.5 * i
+        draw.line((420, y, 420, y + 8), fill=(0, 0, 0, 255), width=14)
+        strokes.append([[420, y], [420, y + 8]])
+    body = {"image": png_data_url(png_bytes(canvas)), "strokes": strokes}
+    answer = client.post("/api/number", json=body)
+    assert answer.status_code == 200
+    assert answer.json()["number"] == "1"
