@@ -233,22 +233,11 @@ class Store(abc.ABC):
                 return
             after = int(rows[-1][0])
 
-    def revision(self, profile: str | None) -> int:
-        """A number that grows with every example added to the profile (None: to the store),
-        cheap to read, so a cache can see a new example at once. 0: none (or no profile)."""
-        if profile is not None and not PROFILE_ID.fullmatch(profile):
-            return 0
-        with self._session():
-            if profile is None:
-                result = self._execute("SELECT MAX(id) FROM examples", ())
-            else:
-                result = self._execute("SELECT MAX(id) FROM examples WHERE profile = ?", (profile,))
-        return int(result.rows[0][0] or 0)
-
     def profile_revision(self, profile: str) -> int:
-        """`revision(profile)` for a profile that exists, in one query; UnknownProfileError if
-        there is no such profile (never created, or deleted). What a reader with a profile asks
-        on every request, so the newest example counts at once."""
+        """A number that grows with every example added to the profile (0: none yet), in one
+        query; UnknownProfileError if there is no such profile (never created, or deleted).
+        What a reader with a profile asks on every request, so the newest example counts at
+        once."""
         if not PROFILE_ID.fullmatch(profile):
             raise UnknownProfileError("unknown profile")
         with self._session():

@@ -30,7 +30,7 @@ MakeStore = Callable[..., Store]
 
 def use(store: Store) -> None:
     """Open the store the way a request does (check() leaves a missing SQLite file uncreated)."""
-    store.revision(None)
+    list(store.all_examples())
 
 
 def add(store: Store, label: int = 3, profile: str | None = None, seed: int = 0) -> int:
@@ -123,7 +123,8 @@ def test_ids_that_cannot_be_profiles_are_unknown(make_store: MakeStore, bad: str
     store = make_store()
     assert store.profile_counts(bad) is None
     assert store.delete_profile(bad) is False
-    assert store.revision(bad) == 0
+    with pytest.raises(UnknownProfileError):
+        store.profile_revision(bad)
     with pytest.raises(UnknownProfileError):
         store.examples_for(bad)
     with pytest.raises(UnknownProfileError):
@@ -200,32 +201,19 @@ def test_all_examples_reads_every_example_in_batches(
     assert [e.id for e in examples] == sorted({e.id for e in examples})
 
 
-def test_the_revision_grows_with_each_example_of_its_profile(make_store: MakeStore) -> None:
-    store = make_store()
-    mine, theirs = store.create_profile(), store.create_profile()
-    assert store.revision(mine) == 0
-    add(store, 1, mine)
-    first = store.revision(mine)
-    add(store, 1, theirs)
-    add(store, 1)
-    assert store.revision(mine) == first  # others' examples do not change it
-    add(store, 2, mine)
-    assert store.revision(mine) > first
-    assert store.revision(None) >= store.revision(mine)
-    store.delete_profile(mine)
-    assert store.revision(mine) == 0
-
-
-def test_a_profile_revision_is_its_revision_and_refuses_unknown_profiles(
-    make_store: MakeStore,
-) -> None:
+def test_the_revision_grows_with_each_example_of_its_profile_only(make_store: MakeStore) -> None:
     store = make_store()
     mine, theirs = store.create_profile(), store.create_profile()
     assert store.profile_revision(mine) == 0  # a profile without examples exists all the same
     add(store, 1, mine)
-    add(store, 3, theirs)
-    assert store.profile_revision(mine) == store.revision(mine) > 0
-    assert store.profile_revision(theirs) == store.revision(theirs) > store.revision(mine)
+    first = store.profile_revision(mine)
+    assert first > 0
+    add(store, 1, theirs)
+    add(store, 1)
+    assert store.profile_revision(mine) == first  # others' examples do not change it
+    assert store.profile_revision(theirs) > first
+    add(store, 2, mine)
+    assert store.profile_revision(mine) > first
     store.delete_profile(mine)
     for unknown in (mine, "never-made", "not an id!"):
         with pytest.raises(UnknownProfileError):
