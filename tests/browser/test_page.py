@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
+# The ten digits as strokes, in pad fractions: one copy, shared with the serving tests.
+from tests.model.serving.drawings import DIGIT_STROKES, Point, Stroke
+
 if TYPE_CHECKING:  # only for annotations: without Playwright, conftest.py skips these tests
     from playwright.sync_api import Locator, Page, Request, Route
 
 pytestmark = pytest.mark.browser
-
-Point = tuple[float, float]
-Stroke = list[Point]
 
 
 class ConsoleWatch(Protocol):
@@ -35,53 +35,6 @@ class ConsoleWatch(Protocol):
 PREDICT_PATH = "/api/predict"
 ANSWER_TIMEOUT_MS = 10_000
 
-
-def arc(
-    cx: float, cy: float, rx: float, ry: float, start_deg: float, end_deg: float, n: int = 32
-) -> Stroke:
-    """Points along an elliptical arc; angles clockwise on screen, 0 degrees = 3 o'clock."""
-    return [
-        (
-            cx + rx * math.cos(math.radians(start_deg + (end_deg - start_deg) * i / n)),
-            cy + ry * math.sin(math.radians(start_deg + (end_deg - start_deg) * i / n)),
-        )
-        for i in range(n + 1)
-    ]
-
-
-def figure_eight(n: int = 64) -> Stroke:
-    """One continuous stroke: top loop then bottom loop, crossing in the middle."""
-    return [
-        (
-            0.5 + 0.17 * math.sin(2 * t),
-            0.5 - 0.3 * math.cos(t),
-        )
-        for t in (2 * math.pi * i / n for i in range(n + 1))
-    ]
-
-
-# How a person might draw each digit, one list of strokes per digit, in pad fractions.
-DIGIT_STROKES: dict[int, list[Stroke]] = {
-    0: [arc(0.5, 0.5, 0.2, 0.3, -90, 275)],
-    1: [[(0.52, 0.2), (0.5, 0.5), (0.48, 0.8)]],
-    2: [
-        [
-            *arc(0.5, 0.35, 0.17, 0.14, 200, 360, 16),
-            (0.64, 0.45),
-            (0.5, 0.6),
-            (0.32, 0.78),
-            (0.5, 0.78),
-            (0.7, 0.78),
-        ]
-    ],
-    3: [arc(0.48, 0.34, 0.17, 0.14, 210, 450, 20) + arc(0.48, 0.64, 0.19, 0.16, -90, 150, 20)],
-    4: [[(0.42, 0.2), (0.32, 0.55), (0.7, 0.55)], [(0.6, 0.32), (0.6, 0.82)]],
-    5: [[(0.66, 0.2), (0.38, 0.2), (0.35, 0.46), *arc(0.5, 0.6, 0.18, 0.18, -125, 150, 20)]],
-    6: [[(0.6, 0.2), (0.45, 0.36), *arc(0.5, 0.64, 0.17, 0.16, 195, 555, 30)]],
-    7: [[(0.3, 0.22), (0.7, 0.22), (0.45, 0.8)]],
-    8: [figure_eight()],
-    9: [[*arc(0.5, 0.36, 0.16, 0.15, 0, 365, 28), (0.66, 0.5), (0.62, 0.82)]],
-}
 
 # Digits the shipped model must read from these paths; a miss on any other digit is reported
 # (as xfail and in the summary) without failing the run. With the first shipped weights all ten

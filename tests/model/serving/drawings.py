@@ -1,6 +1,6 @@
 """Test drawings: the ten digits as pen strokes, rendered at any size and brush like the page does.
 
-The strokes are the browser tests' paths (tests/browser/test_page.py, `DIGIT_STROKES`), in pad
+The strokes are the ones the browser tests draw with the mouse (tests/browser/test_page.py), in pad
 fractions. `render` draws them as a canvas would: round caps and joints, anti-aliased (drawn 4x
 larger and box-reduced), ink high, so a test can ask what the recipe makes of the same digit
 drawn small with a fat brush, large with a fine one, and everything in between.
