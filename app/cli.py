@@ -130,19 +130,22 @@ def _listen_problem(host: str, port: int) -> str | None:
 
 def _bind(host: str, port: int) -> None:
     """Bind host:port as uvicorn does (uvicorn.config.Config.bind_socket), then let it go."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
 
 
 def _free_port(host: str) -> int:
     """A port on `host` free right now, as the system hands one out for port 0."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def _family(host: str) -> socket.AddressFamily:
+    """The address family uvicorn binds `host` with: IPv6 for an address with colons."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def _can_bind(host: str, port: int) -> bool:

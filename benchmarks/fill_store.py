@@ -33,9 +33,8 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from app.store import StoreUnavailableError, describe_database, is_postgres_url, open_store
-from model.data.canvas import draw, png_bytes, png_data_url
+from benchmarks.eval_profiles import give, writer_drawings
 from model.data.unipen import StrokeSet, load_strokes, split_by_contributor
-from model.evaluation.writers import variant_params
 
 NAME = "fill_store"
 
@@ -98,23 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     per_writer: dict[str, int] = {}
     with TestClient(create_app(settings)) as client:
         for writer, records in chosen_records(strokes, args.per_writer, args.seed).items():
-            response = client.post("/api/profiles")
-            if response.status_code != 201:
-                print(f"{NAME}: POST /api/profiles: {response.status_code} {response.text}",
-                      file=sys.stderr)  # fmt: skip
+            drawings = writer_drawings(strokes, records, args.seed)
+            try:
+                give(client, drawings)  # one profile, its examples posted as the page does
+            except Exception as error:  # HTTPStatusError of whichever httpx the client uses
+                response = getattr(error, "response", None)
+                if response is None:
+                    raise
+                print(f"{NAME}: {response.request.method} {response.request.url.path}: "
+                      f"{response.status_code} {response.text}", file=sys.stderr)  # fmt: skip
                 return 1
-            profile = response.json()["profile"]
-            for record in records:
-                params = variant_params(strokes, record, record % 3, args.seed)
-                url = png_data_url(png_bytes(draw(strokes.strokes(record), params)))
-                label = int(strokes.labels[record])
-                body = {"image": url, "label": label, "profile": profile}
-                response = client.post("/api/examples", json=body)
-                if response.status_code != 201:
-                    print(f"{NAME}: POST /api/examples: {response.status_code} {response.text}",
-                          file=sys.stderr)  # fmt: skip
-                    return 1
-                per_digit[label] += 1
+            for drawing in drawings:
+                per_digit[drawing.label] += 1
             per_writer[writer] = len(records)
     seconds = round(time.perf_counter() - started, 1)
     stored = sum(per_digit)

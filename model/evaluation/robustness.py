@@ -35,7 +35,7 @@ from model.data.styles import add_style_strokes
 from model.evaluation.metrics import predict_in_batches
 from model.files import WeightFileError, load_weights, update_metadata
 from model.nn.mlp import MLP
-from model.serving.preprocess import PreprocessError, image_to_mnist, many_to_mnist, normalize
+from model.serving.preprocess import each_to_mnist, image_to_mnist, many_to_mnist, normalize
 
 Digits = NDArray[np.uint8]
 Variant = TypeVar("Variant")  # what a condition makes of digits: ink maps, or photos' bytes
@@ -166,15 +166,7 @@ PHOTO_CONDITIONS: dict[str, Callable[[Digits, np.random.Generator], list[bytes]]
 def photos_to_mnist(photos: Iterable[bytes]) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
     """Each photo read as an uploaded image is (`image_to_mnist`): ((n, 28, 28) uint8, (n,) which
     could be read). One the recipe refuses (no ink found) is left blank and marked unread."""
-    inputs, read = [], []
-    for data in photos:
-        try:
-            inputs.append(image_to_mnist(data))
-            read.append(True)
-        except PreprocessError:
-            inputs.append(np.zeros((28, 28), dtype=np.uint8))
-            read.append(False)
-    return np.array(inputs, dtype=np.uint8).reshape(-1, 28, 28), np.array(read, dtype=bool)
+    return each_to_mnist(photos, image_to_mnist)
 
 
 def robustness_report(

@@ -255,9 +255,9 @@ def find_atoms(grid: Grid, strokes: Sequence[NDArray[np.floating]] | None = None
 
     `strokes`: each (k, 2) x, y in the drawing's px, in drawing order; None if unknown.
     Specks under MIN_SPECK line heights squared are dropped and at most MAX_ATOM_COUNT atoms
-    made, so a noisy photo or a long scribble cannot make thousands of candidates. With more
-    than MAX_BLOBS strokes (a digit retraced or dabbed many times) the strokes are set aside and
-    the ink is read alone; more than MAX_BLOBS pieces of ink that do not touch raise
+    made, so a noisy photo or a long scribble cannot make thousands of candidates. When the
+    strokes make more than MAX_BLOBS blobs (a digit retraced or dabbed many times) they are set
+    aside and the ink is read alone; more than MAX_BLOBS pieces of ink that do not touch raise
     TooManyPiecesError (HTTP 422) rather than leave some out.
     """
     labels, count = connected_components(grid.inked)
@@ -266,10 +266,6 @@ def find_atoms(grid: Grid, strokes: Sequence[NDArray[np.floating]] | None = None
     brush = brush_width(grid.inked)
     smallest = max(1.0, MIN_SPECK * height * height)
     blobs: list[Blob] = []  # mask: the whole grid's for strokes, the box's for components
-    # More strokes than a number's blobs may be (a digit dabbed or retraced many times): the
-    # ink alone says which parts hang together.
-    if strokes and len(strokes) > MAX_BLOBS:
-        strokes = None
     if strokes:
         masks = stroke_blobs(grid, strokes, brush)
         covered = np.zeros_like(grid.inked)
@@ -285,7 +281,7 @@ def find_atoms(grid: Grid, strokes: Sequence[NDArray[np.floating]] | None = None
         if size >= smallest:
             blobs.append((top, left, labels[top:bottom, left:right] == label, -1))
     if len(blobs) > MAX_BLOBS:  # a number is never read with parts of it left out
-        if strokes:  # strokes apart: read the ink as pieces that do not touch
+        if strokes:  # a digit dabbed or retraced many times: the ink says what hangs together
             return find_atoms(grid, None)
         raise TooManyPiecesError(
             f"the drawing has {len(blobs)} separate pieces of ink; a number is read from at most "

@@ -226,7 +226,11 @@ class Predictor:
                 last_hidden, digit_logits, verdict_first = self._shared.forward(images[0])
                 logits = digit_logits.tolist()
                 single = self.verdict.single
-                view = np.concatenate([last_hidden, digit_logits]) if self.verdict.view else None
+                view = (
+                    digit_view(last_hidden[np.newaxis], digit_logits[np.newaxis])
+                    if self.verdict.view
+                    else None
+                )
                 first_logits = single.logits_after(verdict_first, images[0], view)
                 verdicts = [single.decide_logits(first_logits)]
             rows = [softmax_row(logits, self.temperature)]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import itertools
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -33,6 +33,7 @@ from model.serving.paper import has_flat_border, paper_ink
 from model.serving.strokes import normalized_strokes
 
 ScalarT = TypeVar("ScalarT", bound=np.generic)
+Item = TypeVar("Item")
 
 FRAME = 28  # MNIST frame side
 WHITE = 255.0  # full scale of 8-bit grey levels and alpha
@@ -320,15 +321,25 @@ def many_to_mnist(
 
     An ink map with no ink gives a blank image and False, not NoInkError.
     """
+    return each_to_mnist(inks, to_mnist, NoInkError)
+
+
+def each_to_mnist(
+    items: Iterable[Item],
+    read: Callable[[Item], NDArray[np.uint8]],
+    refused: type[PreprocessError] = PreprocessError,
+) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+    """`read` each item into a 28x28 input: ((n, 28, 28) uint8, (n,) which were read). An item
+    `read` refuses with `refused` gives a blank image and False."""
     inputs, ok = [], []
-    for ink in inks:
+    for item in items:
         try:
-            inputs.append(to_mnist(ink))
+            inputs.append(read(item))
             ok.append(True)
-        except NoInkError:
+        except refused:
             inputs.append(np.zeros((28, 28), np.uint8))
             ok.append(False)
-    return np.stack(inputs), np.array(ok)
+    return np.array(inputs, dtype=np.uint8).reshape(-1, 28, 28), np.array(ok, dtype=bool)
 
 
 def _fit_box(crop: NDArray[np.float32]) -> NDArray[np.float32]:

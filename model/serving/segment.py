@@ -213,13 +213,14 @@ def read_number(
         to_mnist(ink)  # raises the recipe's NoInkError, so a blank number reads as a blank digit
     grid = working_grid(ink)
     found = find_atoms(grid, strokes)
+    groups = ink_groups(found)
     spans = candidate_spans(found)
-    groups = [g for g in ink_groups(found) if g[1] - g[0] > 1 and g not in spans]
-    crops = [piece_ink(ink, grid, found.atoms[first:last]) for first, last in [*spans, *groups]]
+    # Each piece of ink cut in several atoms is read whole too, if no candidate is it already.
+    every = [*spans, *(g for g in groups if g[1] - g[0] > 1 and g not in spans)]
+    crops = [piece_ink(ink, grid, found.atoms[first:last]) for first, last in every]
     predictions = predictor.predict([to_mnist(crop) for crop, _ in crops], prototypes)
     boxes = [box for _, box in crops]
-    every = [*spans, *groups]
-    return choose_pieces(found, every, boxes, predictions, grid.factor, costs, ink_groups(found))
+    return choose_pieces(found, every, boxes, predictions, grid.factor, costs, groups)
 
 
 def ink_groups(found: Atoms) -> list[tuple[int, int]]:

@@ -211,9 +211,16 @@ def verdict_inputs(
     pixels = images.reshape(len(images), PIXELS).astype(np.float32) / np.float32(255.0)
     parts = [pixels, structural_features(images, features)]
     if view is not None:
-        view = np.asarray(view, dtype=np.float32).reshape(len(images), -1)
-        parts += [view[:, :-DIGIT_CLASSES] / hidden_scale, view[:, -DIGIT_CLASSES:] / LOGIT_SCALE]
+        parts.append(scaled_view(np.asarray(view).reshape(len(images), -1), hidden_scale))
     return np.concatenate(parts, axis=1, dtype=np.float32)
+
+
+def scaled_view(view: DigitView, hidden_scale: float) -> NDArray[np.float32]:
+    """The view (n, h + 10) as the classifier reads it: hidden activations / `hidden_scale`,
+    logits / LOGIT_SCALE."""
+    scales = np.full(view.shape[1], LOGIT_SCALE, dtype=np.float32)
+    scales[:-DIGIT_CLASSES] = hidden_scale
+    return np.asarray(view, dtype=np.float32) / scales
 
 
 # ---------------------------------------------------------------- the classifier
@@ -467,10 +474,9 @@ class SingleImageVerdict:
         self.feature_weights = weights[PIXELS:after]  # (k, hidden)
         # The view's rows with its scales folded in: (h + 10, hidden), or none.
         self.view_weights: NDArray[np.float32] | None = None
-        if model.view is not None:
-            scales = np.full(model.view.width, LOGIT_SCALE, dtype=np.float32)
-            scales[: model.view.hidden] = model.view.hidden_scale
-            self.view_weights = weights[after:] / scales[:, np.newaxis]
+        if model.view is not None:  # x / s @ W == x @ (W / s): the scales fold into the rows
+            ones = np.ones((1, model.view.width), dtype=np.float32)
+            self.view_weights = weights[after:] * scaled_view(ones, model.view.hidden_scale).T
         self.first_bias = first.parameters["b"].astype(np.float32)
         self.hidden = [
             (d.parameters["W"].astype(np.float32), d.parameters["b"].astype(np.float32))

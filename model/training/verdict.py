@@ -58,9 +58,9 @@ from model.nn.optimizers import Adam
 from model.resources import shipped_weights
 from model.serving.predictor import Predictor
 from model.serving.verdict import (
+    DIGIT_CLASSES,
     FEATURES,
     GROUP,
-    LOGIT_SCALE,
     PIXELS,
     VERDICTS,
     DigitView,
@@ -69,6 +69,7 @@ from model.serving.verdict import (
     ViewSpec,
     digit_view,
     network_checksum,
+    scaled_view,
     structural_features,
     verdict_inputs,
 )
@@ -216,7 +217,7 @@ class DigitReader:
 
     @property
     def width(self) -> int:
-        return int(self.predictor.network.layer_sizes[-2]) + 10
+        return int(self.predictor.network.layer_sizes[-2]) + DIGIT_CLASSES
 
     def spec(self) -> ViewSpec:
         network = self.predictor.network
@@ -231,7 +232,7 @@ HIDDEN_PERCENTILE = 99.0
 
 def hidden_scale(view: DigitView) -> float:
     """The HIDDEN_PERCENTILE-th percentile of the positive hidden activations of a view."""
-    hidden = view[:, :-10]
+    hidden = view[:, :-DIGIT_CLASSES]
     positive = hidden[hidden > 0]
     return float(np.percentile(positive, HIDDEN_PERCENTILE)) if positive.size else 1.0
 
@@ -317,10 +318,7 @@ def batch_inputs(
     pixels = images.reshape(len(images), PIXELS).astype(np.float32) / np.float32(255.0)
     parts = [pixels, features]
     if reader is not None and views is not None:
-        parts += [
-            views[:, :-10] / np.float32(reader.hidden_scale),
-            views[:, -10:] / np.float32(LOGIT_SCALE),
-        ]
+        parts.append(scaled_view(views, reader.hidden_scale))
     x = np.concatenate(parts, axis=1, dtype=np.float32)
     chosen = np.flatnonzero(rng.random(len(images)) < config.augment)
     if len(chosen):

@@ -27,6 +27,7 @@ from model.evaluation.robustness import (
     thinned,
 )
 from model.files import load_weights
+from model.nn.mlp import MLP
 from model.serving.preprocess import many_to_mnist
 from tests.conftest import ROOT, SAMPLE_DIR, SHIPPED_WEIGHTS
 
@@ -83,14 +84,20 @@ def test_report_scores_the_shipped_model(sample: tuple[np.ndarray, np.ndarray]) 
         assert report[name] >= 0.95, name
 
 
-def test_report_notices_a_useless_model(sample: tuple[np.ndarray, np.ndarray]) -> None:
-    images, labels = sample
+def always_three() -> tuple[MLP, dict[str, float]]:
+    """The shipped network's shape with every weight zero and a bias that always answers 3,
+    and the shipped normalisation."""
     network, metadata = load_weights(SHIPPED_WEIGHTS)
     for dense in network.dense:
         dense.parameters["W"][...] = 0.0
         dense.parameters["b"][...] = 0.0
-    network.dense[-1].parameters["b"][3] = 1.0  # always answers 3
-    norm = metadata["normalization"]
+    network.dense[-1].parameters["b"][3] = 1.0
+    return network, metadata["normalization"]
+
+
+def test_report_notices_a_useless_model(sample: tuple[np.ndarray, np.ndarray]) -> None:
+    images, labels = sample
+    network, norm = always_three()
     report = robustness_report(network, images, labels, norm["mean"], norm["std"])
     share_of_threes = float((labels == 3).mean())
     assert report["clean (recipe)"] == pytest.approx(share_of_threes, abs=1e-4)
@@ -136,12 +143,7 @@ def test_a_photo_without_ink_is_unread_and_counts_as_wrong() -> None:
     )
     assert not read.any()
     assert not inputs.any()
-    network, metadata = load_weights(SHIPPED_WEIGHTS)
-    for dense in network.dense:
-        dense.parameters["W"][...] = 0.0
-        dense.parameters["b"][...] = 0.0
-    network.dense[-1].parameters["b"][3] = 1.0  # always answers 3
-    norm = metadata["normalization"]
+    network, norm = always_three()
     labels = np.array([3, 3, 7, 1])  # a 7 and a 1 for the report's 7s-and-1s rows
     report = robustness_report(network, blank, labels, norm["mean"], norm["std"])
     assert report["raw (no recipe)"] == 0.5
