@@ -183,6 +183,27 @@ def test_data_url_of_other_media_type_is_415(client: TestClient) -> None:
     assert_error(post_json(client, {"image": url}), 415, "not an image")
 
 
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        "image/png",
+        "image/gif",
+        "image/jpg",
+        "application/octet-stream",
+        "image/svg+xml",
+        "text/html",
+    ],
+)
+def test_data_url_and_raw_body_agree_on_media_types(client: TestClient, media_type: str) -> None:
+    # The same PNG bytes, declared as the same type, sent both ways: the same status.
+    png = canvas_png(np.zeros((28, 28), np.uint8))  # decodes, then 422: no ink
+    url = f"data:{media_type};base64," + base64.b64encode(png).decode()
+    as_url = post_json(client, {"image": url})
+    raw = client.post("/api/predict", content=png, headers={"Content-Type": media_type})
+    assert as_url.status_code == raw.status_code
+    assert as_url.status_code == (415 if media_type in ("image/svg+xml", "text/html") else 422)
+
+
 def test_unsupported_content_type_is_415(client: TestClient) -> None:
     response = client.post("/api/predict", content=b"7", headers={"Content-Type": "text/plain"})
     assert_error(response, 415, "content type")
