@@ -15,9 +15,13 @@ Reported per protocol: the mean and worst per-writer accuracy with and without t
 how many writers are worse by any amount and by more than half a point, and the net change on
 drawings of digits the profile holds no example of (corrections protocol).
 
-    python -m benchmarks.eval_profiles [--weights PATH] [--k 1,3,5] [--seed S] [--json]
+With several `--seeds`, each seed draws the drawings afresh and chooses the examples afresh,
+and a summary follows: the mean of the per-seed means, the lowest worst writer, and the writers
+made worse summed over the seeds (a profile per writer per seed).
 
-About two minutes of CPU.
+    python -m benchmarks.eval_profiles [--weights PATH] [--k 1,3,5] [--seeds 0,1,...] [--json]
+
+About 15 s of CPU per seed.
 """
 
 from __future__ import annotations
@@ -181,32 +185,23 @@ def run_protocol(
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=Path, default=shipped_weights(), help="weight file")
-    parser.add_argument("--k", default="1,3,5", help="examples per digit, comma-separated")
-    parser.add_argument("--per-digit", type=int, default=2, help="corrections per digit")
-    parser.add_argument("--min-digits", type=int, default=40, help="writers with this many")
-    parser.add_argument("--seed", type=int, default=0, help="seed of drawings and choices")
-    parser.add_argument("--json", action="store_true", help="one JSON line")
-    args = parser.parse_args()
-
-    started = time.perf_counter()
-    strokes = load_strokes()
-    _, held_out = split_by_writer(strokes)
+def seed_results(
+    strokes: StrokeSet, held_out: Sequence[int], args: argparse.Namespace, seed: int
+) -> tuple[int, list[ProtocolResult]]:
+    """(writers, one result per protocol) for one seed of drawings and choices."""
     names = strokes.writer_of()
     writers: dict[str, list[Drawing]] = {}
     for writer in sorted(set(names[held_out])):
         records = [r for r in held_out if names[r] == writer]
         if len(records) >= args.min_digits:
-            writers[writer] = writer_drawings(strokes, records, args.seed)
+            writers[writer] = writer_drawings(strokes, records, seed)
     results = []
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(weights=args.weights, database=str(Path(folder) / "eval.sqlite3"))
         with TestClient(create_app(settings)) as client:
             plain = {w: read(client, d, None) for w, d in writers.items()}
             for k in (int(v) for v in args.k.split(",")):
-                rng = np.random.default_rng([args.seed, k])
+                rng = np.random.default_rng([seed, k])
                 results.append(
                     run_protocol(
                         client,
@@ -216,7 +211,7 @@ def main() -> int:
                         lambda _w, d, k=k, rng=rng: per_digit_examples(d, k, rng),
                     )
                 )
-            rng = np.random.default_rng([args.seed, 99])
+            rng = np.random.default_rng([seed, 99])
             results.append(
                 run_protocol(
                     client,
@@ -226,12 +221,35 @@ def main() -> int:
                     lambda w, d: corrections(d, plain[w], args.per_digit, rng),
                 )
             )
-    seconds = round(time.perf_counter() - started, 1)
-    if args.json:
-        print(json.dumps({"weights": str(args.weights), "seconds": seconds,
-                          "results": [asdict(r) for r in results]}))  # fmt: skip
-        return 0
-    print(f"weights {args.weights}: {len(writers)} held-out writers, {seconds} s")
+    return len(writers), results
+
+
+def over_seeds(runs: list[list[ProtocolResult]]) -> list[ProtocolResult]:
+    """Each protocol over several seeds: means of the accuracies and counts, the lowest worst
+    writer, and the sums of writers made worse and of the net change (per_writer left empty)."""
+    summary = []
+    for rows in zip(*runs, strict=True):
+        summary.append(
+            ProtocolResult(
+                protocol=rows[0].protocol,
+                writers=sum(r.writers for r in rows),
+                drawings_read=round(statistics.fmean(r.drawings_read for r in rows)),
+                examples_given=round(statistics.fmean(r.examples_given for r in rows)),
+                mean_without=round(statistics.fmean(r.mean_without for r in rows), 4),
+                mean_with=round(statistics.fmean(r.mean_with for r in rows), 4),
+                worst_without=min(r.worst_without for r in rows),
+                worst_with=min(r.worst_with for r in rows),
+                writers_worse=sum(r.writers_worse for r in rows),
+                writers_worse_by_half_a_point=sum(r.writers_worse_by_half_a_point for r in rows),
+                net_on_digits_without_examples=sum(r.net_on_digits_without_examples for r in rows),
+                per_writer=[],
+            )
+        )
+    return summary
+
+
+def print_table(title: str, results: Sequence[ProtocolResult]) -> None:
+    print(title)
     print(
         f"{'protocol':34} {'examples':>8} {'read':>6} {'mean':>15} {'worst':>15} "
         f"{'worse':>5} {'>0.5pt':>6} {'unheld':>6}"
@@ -243,6 +261,54 @@ def main() -> int:
             f"{r.worst_without * 100:6.2f} -> {r.worst_with * 100:6.2f} "
             f"{r.writers_worse:5d} {r.writers_worse_by_half_a_point:6d} "
             f"{r.net_on_digits_without_examples:+6d}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, default=shipped_weights(), help="weight file")
+    parser.add_argument("--k", default="1,3,5", help="examples per digit, comma-separated")
+    parser.add_argument("--per-digit", type=int, default=2, help="corrections per digit")
+    parser.add_argument("--min-digits", type=int, default=40, help="writers with this many")
+    parser.add_argument(
+        "--seeds",
+        default="0",
+        help="seeds of drawings and choices, comma-separated; with several, a summary over them",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON line")
+    args = parser.parse_args()
+    try:
+        seeds = [int(v) for v in args.seeds.split(",")]
+    except ValueError:
+        parser.error(f"--seeds must be integers separated by commas, not {args.seeds!r}")
+
+    started = time.perf_counter()
+    strokes = load_strokes()
+    _, held_out = split_by_writer(strokes)
+    runs = []
+    for seed in seeds:
+        writers, results = seed_results(strokes, held_out, args, seed)
+        runs.append(results)
+    summary = over_seeds(runs) if len(seeds) > 1 else None
+    seconds = round(time.perf_counter() - started, 1)
+    if args.json:
+        record = {
+            "weights": str(args.weights),
+            "seconds": seconds,
+            "seeds": seeds,
+            "results": [[asdict(r) for r in results] for results in runs],
+            "summary": [asdict(r) for r in summary] if summary else None,
+        }
+        print(json.dumps(record))
+        return 0
+    print(f"weights {args.weights}: {writers} held-out writers, {len(seeds)} seed(s), {seconds} s")
+    for seed, results in zip(seeds, runs, strict=True):
+        print_table(f"seed {seed}", results)
+    if summary:
+        print_table(
+            f"over {len(seeds)} seeds: means of the means; lowest worst writer; "
+            "writers worse and net changes summed",
+            summary,
         )
     return 0
 

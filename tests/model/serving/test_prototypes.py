@@ -8,7 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.serving.predictor import Predictor
-from model.serving.prototypes import NEAR, NO_PROTOTYPES, PULL, TEMPERATURE, Prototypes, describe
+from model.serving.prototypes import (
+    GATE_HIGH,
+    GATE_LOW,
+    NEAR,
+    NO_PROTOTYPES,
+    PULL,
+    TEMPERATURE,
+    Prototypes,
+    describe,
+    gate,
+)
 
 Sample = tuple[np.ndarray, np.ndarray]
 
@@ -36,19 +46,38 @@ def test_without_prototypes_nothing_changes() -> None:
     np.testing.assert_array_equal(NO_PROTOTYPES.adapt(logits, features), logits)
 
 
-def test_the_relative_term_is_a_softmax_over_the_digits_with_prototypes() -> None:
-    # Two prototypes far from the drawing (below NEAR): only the relative term counts.
+@pytest.mark.parametrize("near_x", [0.5, 1.0, 2.0])
+def test_the_relative_term_is_a_gated_softmax_over_the_digits_with_prototypes(
+    near_x: float,
+) -> None:
+    # Two prototypes, both below NEAR: only the relative term counts, weighted by the gate of
+    # the nearer one's similarity (near_x sets it: 0.45, 0.71 and 0.89 before the gate).
     drawing = unit(np.array([[1.0, 0.0, 0.0]]))
-    one, seven = unit(np.array([0.5, 1.0, 0.0])), unit(np.array([0.3, 0.0, 1.0]))
+    one, seven = unit(np.array([near_x, 1.0, 0.0])), unit(np.array([0.3, 0.0, 1.0]))
     prototypes = Prototypes(np.stack([one, seven]), np.array([1, 7]))
     s1, s7 = float(one[0]), float(seven[0])
-    assert max(s1, s7) < NEAR
-    evidence = prototypes.evidence(drawing)[0]
     log_q = np.array([s1, s7]) / TEMPERATURE
     log_q -= np.logaddexp(*log_q)
-    np.testing.assert_allclose(evidence[[1, 7]], log_q)
+    weight = float(np.clip((s1 - GATE_LOW) / (GATE_HIGH - GATE_LOW), 0, 1))
+    pull = PULL * max(0.0, (s1 - NEAR) / (1 - NEAR))
+    evidence = prototypes.evidence(drawing)[0]
+    np.testing.assert_allclose(evidence[[1, 7]], weight * log_q + [pull, 0], rtol=1e-6)
     # Digits without a prototype get the largest value: never pushed down against another.
-    np.testing.assert_allclose(np.delete(evidence, [1, 7]), log_q.max())
+    np.testing.assert_allclose(np.delete(evidence, [1, 7]), weight * log_q.max(), rtol=1e-6)
+
+
+def test_the_gate_runs_from_nothing_to_everything() -> None:
+    similarity = np.array([-1.0, GATE_LOW, (GATE_LOW + GATE_HIGH) / 2, GATE_HIGH, 1.0])
+    np.testing.assert_allclose(gate(similarity), [0, 0, 0.5, 1, 1])
+
+
+def test_a_drawing_unlike_every_prototype_is_left_to_the_network() -> None:
+    # Nearest prototype below GATE_LOW: whichever is least far, nothing is added.
+    rng = np.random.default_rng(3)
+    prototypes = Prototypes(unit(rng.normal(size=(6, 200))), np.array([0, 1, 2, 3, 4, 5]))
+    drawings = unit(rng.normal(size=(20, 200)))  # random directions: cosines near 0
+    assert (drawings @ prototypes.features.T).max() < GATE_LOW
+    assert np.all(prototypes.evidence(drawings) == 0)
 
 
 def test_a_drawing_like_a_correction_is_pulled_to_its_label() -> None:
