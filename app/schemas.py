@@ -534,11 +534,12 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         413: "Body or image too large (`too_large`).",
         415: "Unsupported content type (`unsupported_media_type`).",
         422: "Wrong shape or values (`invalid_input`), or no ink in the drawing (`no_ink`).",
+        403: "The database is at its size limit (DIGITS_MAX_DATABASE_MB; `database_full`): "
+        "no new profiles or examples until room is made.",
         404: "No such profile, never created or deleted (`unknown_profile`).",
         429: "The profile holds as many examples as a profile may (DIGITS_MAX_PROFILE_EXAMPLES; "
         "`profile_full`).",
         503: "The example store is unavailable (its database is missing and cannot be created, "
         "read-only, full, corrupt or unreachable); prediction still works (`store_unavailable`).",
-        507: "The database is at its size limit (DIGITS_MAX_DATABASE_MB; `database_full`).",
     }
     return {code: {"model": ErrorResponse, "description": descriptions[code]} for code in codes}

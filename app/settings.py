@@ -77,7 +77,7 @@ class Settings:
     # (postgresql://..., needs the `postgres` extra).
     database: str = field(default_factory=default_database)
     max_profile_examples: int = 2000  # examples in one profile; more get 429
-    max_database_mb: int = 512  # the database's size; over it, new examples get 507
+    max_database_mb: int = 512  # the database's size; over it, new examples get 403
 
     @property
     def image_limits(self) -> ImageLimits:

@@ -2,7 +2,8 @@
 
 Thin routes over the store (app/store/). Each store call runs in a worker thread (it waits on
 the disk or the network), and the store's refusals map to statuses here: 404 unknown profile,
-429 profile full, 503 store unavailable, 507 database at its size limit. The image inputs and
+403 database at its size limit (a storage quota, as Google Drive's
+storageQuotaExceeded), 429 profile full, 503 store unavailable. The image inputs and
 their errors are /api/predict's (app/inputs.py).
 """
 
@@ -41,7 +42,7 @@ STATUS = {
     UnknownProfileError: 404,
     ProfileFullError: 429,
     StoreUnavailableError: 503,
-    DatabaseFullError: 507,
+    DatabaseFullError: 403,
 }
 ProfileId = Annotated[str, Path(max_length=MAX_PROFILE_ID, description="The profile's id.")]
 
@@ -71,7 +72,7 @@ def unknown_profile() -> HTTPException:
     "/api/profiles",
     status_code=201,
     response_model=ProfileCreated,
-    responses=error_responses(503, 507),
+    responses=error_responses(403, 503),
     summary="Start a profile: a place for one person's examples",
 )
 async def create_profile(store: StoreDep) -> ProfileCreated:
@@ -109,7 +110,7 @@ async def delete_profile(profile: ProfileId, store: StoreDep) -> Response:
     "/api/examples",
     status_code=201,
     response_model=ExampleStored,
-    responses=error_responses(400, 404, 413, 415, 422, 429, 503, 507),
+    responses=error_responses(400, 403, 404, 413, 415, 422, 429, 503),
     openapi_extra=image_body(ExampleInput),
     summary="Store a labelled drawing (with the model's prediction for it)",
 )

@@ -47,7 +47,7 @@ const plural = (count, noun) => `${count} ${noun}${count === 1 ? "" : "s"}`;
 function storeFailure(status, detail) {
   if (status === 0) return "Can't reach the server.";
   if (status === 429) return "Your profile is full: it holds as many examples as one may.";
-  if (status === 507) return "The server's storage is full, so it can't keep more examples.";
+  if (status === 403) return "The server's storage is full, so it can't keep more examples.";
   return `The server refused it (${typeof detail === "string" ? detail : `error ${status}`}).`;
 }
 

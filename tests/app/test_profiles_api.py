@@ -26,10 +26,10 @@ from tests.conftest import SHIPPED_WEIGHTS
 
 Sample = tuple[np.ndarray, np.ndarray]
 STORE_OPERATIONS = {
-    ("post", "/api/profiles"): {"201", "503", "507"},
+    ("post", "/api/profiles"): {"201", "403", "503"},
     ("get", "/api/profiles/{profile}"): {"200", "404", "422", "503"},
     ("delete", "/api/profiles/{profile}"): {"204", "404", "422", "503"},
-    ("post", "/api/examples"): {"201", "400", "404", "413", "415", "422", "429", "503", "507"},
+    ("post", "/api/examples"): {"201", "400", "403", "404", "413", "415", "422", "429", "503"},
 }
 
 
@@ -323,7 +323,7 @@ def test_a_full_profile_is_429(predictor: Predictor, database: Path, test_sample
     assert other.status_code == 201
 
 
-def test_a_database_at_its_size_limit_is_507(
+def test_a_database_at_its_size_limit_is_403(
     predictor: Predictor, database: Path, test_sample: Sample
 ) -> None:
     images, _ = test_sample
@@ -337,11 +337,11 @@ def test_a_database_at_its_size_limit_is_507(
         no_profile = tight.post("/api/profiles")
         still = tight.get(f"/api/profiles/{profile}")
         predicted = tight.post("/api/predict", json={"pixels": images[0].tolist()})
-    assert refused.status_code == 507
+    assert refused.status_code == 403
     assert refused.json()["code"] == no_profile.json()["code"] == "database_full"
     assert refused.json()["detail"].startswith("the database is at its size limit (2.")
     assert "of 1 MB)" in refused.json()["detail"]
-    assert no_profile.status_code == 507
+    assert no_profile.status_code == 403
     assert still.status_code == 200
     assert predicted.status_code == 200
 
