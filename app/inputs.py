@@ -58,7 +58,10 @@ ItemT = TypeVar("ItemT", bound=ImageInput)
 MAX_LISTED_INSTANCES = 20
 # Bodies up to this size are read and discarded before a 413; larger ones are cut off.
 DRAIN_LIMIT = 64 * 1024 * 1024
-DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*?;base64,", re.ASCII)
+# RFC 2397: the scheme, the media type and "base64" are case-insensitive.
+DATA_URL = re.compile(
+    r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*?;base64,", re.ASCII | re.IGNORECASE
+)
 # Decoded on the event loop (see `decodes_quickly`): an 8-bit PNG of at most this many bytes,
 # pixels and chunks. The page sends 280x280 PNGs of a few KB, which decode and go through the
 # recipe in about a millisecond; a worker thread would add its own hand-over cost to that.
@@ -238,6 +241,28 @@ def parse_json(body: bytes, model: type[BaseModel]) -> Any:
         raise ApiError(422, "invalid_input", _validation_detail(error)) from None
 
 
+ValueT = TypeVar("ValueT")
+
+
+def body_or_query(name: str, in_body: ValueT | None, in_query: ValueT | None) -> ValueT | None:
+    """A field a JSON body carries and the query string may carry too (`profile`, `label`).
+
+    The query's value stands in for one the body leaves out; two different values are a 422
+    naming both, so a value is never silently dropped (an example sent with `?profile=` and a
+    JSON body must not land outside the profile, where "Forget me" cannot reach it).
+    """
+    if in_query is None:
+        return in_body
+    if in_body is None or in_body == in_query:
+        return in_query
+    raise ApiError(
+        422,
+        "invalid_input",
+        f"'{name}' differs between the JSON body ({in_body!r}) and the query string "
+        f"(?{name}={in_query}); give it once",
+    )
+
+
 def decode_base64_image(text: str) -> bytes:
     """Bytes of a data URL or bare base64 string.
 
@@ -251,7 +276,7 @@ def decode_base64_image(text: str) -> bytes:
             not_image = f"data URL of type {kind or 'unknown'!r} is not an image type we read"
             raise ApiError(415, "unsupported_media_type", not_image)
         text = text[match.end() :]
-    elif text.startswith("data:"):
+    elif text[:5].lower() == "data:":
         raise ApiError(
             400, "bad_image", "data URL must be base64-encoded (data:image/png;base64,...)"
         )

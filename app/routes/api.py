@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import PredictorDep, PrototypesDep, SettingsDep
 from app.inputs import (
+    body_or_query,
     image_body,
     items_to_pixels,
     media_type,
@@ -40,7 +41,8 @@ ProfileQuery = Annotated[
     Query(
         min_length=1,
         max_length=MAX_PROFILE_ID,
-        description="With a raw image body only. " + READ_PROFILE_DESCRIPTION,
+        description="For a raw image body; with JSON, the body's `profile` (the same value, if "
+        "both are given). " + READ_PROFILE_DESCRIPTION,
     ),
 ]
 BATCH_BODY: dict[str, Any] = {
@@ -87,7 +89,7 @@ async def predict(
     # event loop; one 28x28 forward pass takes tens of microseconds, less than a thread hop.
     pixels, item = await read_image_input(request, settings, PredictInput)
     if item is not None:
-        profile = item.profile
+        profile = body_or_query("profile", item.profile, profile)
     prototypes = await prototypes_for(cache, profile)
     return to_response(predictor.predict([pixels], prototypes)[0], profile)
 

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import PredictorDep, PrototypesDep, SettingsDep
-from app.inputs import check_attack_limits, image_body, read_image_input
+from app.inputs import body_or_query, check_attack_limits, image_body, read_image_input
 from app.report import model_report
 from app.routes.api import ProfileQuery
 from app.routes.profiles import prototypes_for
@@ -93,7 +93,7 @@ async def explain_image(
     backward pass."""
     pixels, item = await read_image_input(request, settings, PredictInput)
     if item is not None:
-        profile = item.profile
+        profile = body_or_query("profile", item.profile, profile)
     prototypes = await prototypes_for(cache, profile)
     explanation = await run_in_threadpool(explain, predictor, pixels, prototypes)
     return to_explain_response(explanation, profile)

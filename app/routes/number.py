@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import PredictorDep, PrototypesDep, SettingsDep
 from app.inputs import (
+    body_or_query,
     decode_base64_image,
     image_body,
     parse_json,
@@ -105,7 +106,7 @@ async def read_number(
     data, item = await read_number_input(request, settings)
     strokes = None
     if item is not None:
-        profile, strokes = item.profile, item.strokes
+        profile, strokes = body_or_query("profile", item.profile, profile), item.strokes
     prototypes = await prototypes_for(cache, profile)
     try:
         reading = await run_in_threadpool(

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.adaptation import PrototypeCache
 from app.deps import PredictorDep, SettingsDep, StoreDep
-from app.inputs import image_body, read_image_input
+from app.inputs import body_or_query, image_body, read_image_input
 from app.schemas import (
     MAX_PROFILE_ID,
     ExampleInput,
@@ -121,24 +121,32 @@ async def add_example(
     store: StoreDep,
     label: Annotated[
         int | None,
-        Query(ge=0, le=9, description="With a raw image body only (JSON carries its own)."),
+        Query(ge=0, le=9, description="For a raw image body; with JSON, the body's `label`."),
     ] = None,
     profile: Annotated[
         str | None,
-        Query(min_length=1, max_length=MAX_PROFILE_ID, description="With a raw image body only."),
+        Query(
+            min_length=1,
+            max_length=MAX_PROFILE_ID,
+            description="For a raw image body; with JSON, the body's `profile` (the same value, "
+            "if both are given).",
+        ),
     ] = None,
 ) -> ExampleStored:
     """The inputs of /api/predict plus `label` (0..9), and optionally `profile` and `strokes`.
 
     A raw image body (`image/png`, ...) takes `label` and `profile` from the query string:
-    `POST /api/examples?label=7&profile=...`. Query parameters are ignored with JSON. Stored:
+    `POST /api/examples?label=7&profile=...`. With JSON, a query value stands in for one the
+    body leaves out, and one that differs from the body's is a 422. Stored:
     the 28x28 input the network saw, the label, the model's prediction and its weight file's
     SHA-256, the profile, the time, and the strokes if sent; nothing about the sender.
     """
     pixels, item = await read_image_input(request, settings, ExampleInput)
     strokes = None
     if item is not None:
-        label, profile, strokes = item.label, item.profile, item.strokes
+        label = body_or_query("label", item.label, label)
+        profile = body_or_query("profile", item.profile, profile)
+        strokes = item.strokes
     elif label is None:
         raise HTTPException(422, "with a raw image body, give the label as ?label=0..9")
     digit = predictor.predict([pixels])[0].digit

@@ -77,6 +77,18 @@ def test_image_as_data_url(client: TestClient, test_sample: Sample) -> None:
     assert_prediction(response.json(), int(labels[2]))
 
 
+@pytest.mark.parametrize("prefix", ["DATA:IMAGE/PNG;BASE64,", "Data:Image/Png;Base64,"])
+def test_data_urls_are_case_insensitive(
+    client: TestClient, test_sample: Sample, prefix: str
+) -> None:
+    # RFC 2397: scheme, media type and "base64" may be written in any case.
+    images, labels = test_sample
+    url = prefix + base64.b64encode(canvas_png(images[2])).decode()
+    response = client.post("/api/predict", json={"image": url})
+    assert response.status_code == 200, response.text
+    assert_prediction(response.json(), int(labels[2]))
+
+
 def test_image_as_bare_base64(client: TestClient, test_sample: Sample) -> None:
     images, labels = test_sample
     encoded = base64.b64encode(canvas_png(images[3])).decode()

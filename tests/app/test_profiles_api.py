@@ -130,6 +130,52 @@ def test_an_example_in_a_profile_is_counted(api: TestClient, test_sample: Sample
     assert info["per_digit"] == [0, 0, 0, 0, 0, 0, 0, 2, 0, 0]
 
 
+def test_a_json_example_takes_the_profile_from_the_query_when_the_body_has_none(
+    api: TestClient, test_sample: Sample
+) -> None:
+    # Never silently outside the profile, where "Forget me" could not reach it.
+    images, _ = test_sample
+    profile = new_profile(api)
+    stored = api.post(f"/api/examples?profile={profile}", json=example(images[0], 7))
+    assert stored.status_code == 201
+    assert stored.json()["profile"] == profile
+    assert api.get(f"/api/profiles/{profile}").json()["per_digit"][7] == 1
+    same = api.post(f"/api/examples?profile={profile}&label=7", json=example(images[1], 7))
+    assert same.status_code == 201
+
+
+@pytest.mark.parametrize("field", ["profile", "label"])
+def test_a_json_example_whose_query_disagrees_with_its_body_is_422(
+    api: TestClient, test_sample: Sample, field: str
+) -> None:
+    images, _ = test_sample
+    profile, other = new_profile(api), new_profile(api)
+    body = example(images[0], 7, profile=profile)
+    query = f"profile={other}" if field == "profile" else "label=3"
+    refused = api.post(f"/api/examples?{query}", json=body)
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "invalid_input"
+    assert f"'{field}' differs between the JSON body" in refused.json()["detail"]
+    assert api.get(f"/api/profiles/{profile}").json()["examples"] == 0
+    assert api.get(f"/api/profiles/{other}").json()["examples"] == 0
+
+
+@pytest.mark.parametrize("path", ["/api/predict", "/api/number", "/api/explain"])
+def test_reading_routes_honour_a_query_profile_with_a_json_body(
+    api: TestClient, test_sample: Sample, path: str
+) -> None:
+    images, _ = test_sample
+    body = {"image": data_url(canvas_png(images[0]))}
+    unknown = api.post(f"{path}?profile=AAAAAAAAAAAAAAAAAAAAAA", json=body)
+    assert unknown.status_code == 404, "a bogus ?profile= is not ignored"
+    profile = new_profile(api)
+    read = api.post(f"{path}?profile={profile}", json=body)
+    assert read.status_code == 200
+    assert read.json()["profile"] == profile
+    clash = api.post(f"{path}?profile={profile}", json={**body, "profile": new_profile(api)})
+    assert clash.status_code == 422
+
+
 def test_an_example_without_profile_reports_the_stores_total(
     api: TestClient, test_sample: Sample
 ) -> None:
