@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from html.parser import HTMLParser
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -122,3 +123,12 @@ def test_pages_link_both_icons(client: TestClient) -> None:
         links.feed(client.get(path).text)
         assert "/favicon.ico" in links.urls, path
         assert "/static/favicon.svg" in links.urls, path
+
+
+@pytest.mark.parametrize("path", ["/", "/model", "/docs", "/favicon.ico"])
+def test_pages_answer_head_as_get_without_a_body(client: TestClient, path: str) -> None:
+    # Uptime and link checkers ask with HEAD.
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.content == b""
