@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.store import StoreLimits
+from app.store import StoreLimits, check_database
 from model.resources import shipped_weights
 from model.serving.preprocess import ImageLimits
 
@@ -45,6 +45,18 @@ ENV_READERS: dict[type, Callable[[str, str], object]] = {
     Path: _read_path,
     str: _read_text,
     int: _read_positive_int,
+}
+
+
+def _at_most_255(value: object) -> None:
+    if isinstance(value, int) and value > 255:
+        raise ValueError(f"at most 255 (a pixel's whole range), got {value}")
+
+
+# Checks beyond the type's reader, by field name.
+FIELD_CHECKS: dict[str, Callable[[object], None]] = {
+    "database": lambda value: check_database(str(value)),
+    "max_attack_epsilon": _at_most_255,
 }
 
 
@@ -107,4 +119,10 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[f.name] = read(variable, raw)
+            check = FIELD_CHECKS.get(f.name)
+            if check is not None:
+                try:
+                    check(values[f.name])
+                except ValueError as error:
+                    raise ValueError(f"{variable}: {error}") from None
         return cls(**values)  # type: ignore[arg-type]

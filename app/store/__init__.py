@@ -2,12 +2,14 @@
 
 `open_store(database, limits)` gives a `Store` (app/store/base.py: the interface, the queries,
 the errors) in the database `DIGITS_DATABASE` names: a SQLite file by default
-(app/store/sqlite.py), or PostgreSQL for a `postgresql://` URL (app/store/postgres.py). The
+(app/store/sqlite.py; also written `sqlite:///path`), or PostgreSQL for a `postgresql://` URL
+(app/store/postgres.py); any other URL scheme is refused. The
 tables are in app/store/schema.py. Nothing opens the database until it is first used.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from app.store.base import (
@@ -32,21 +34,49 @@ __all__ = [
     "StoreUnavailableError",
     "StoredExample",
     "UnknownProfileError",
+    "check_database",
     "describe_database",
     "is_postgres_url",
     "open_store",
 ]
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
+# `scheme://...`; a bare path (even `C:\\x` or `a:b`) has no "//" after its colon.
+URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+SQLITE_URL = "sqlite:///"  # SQLAlchemy's spelling: sqlite:///relative.db, sqlite:////abs.db
 
 
 def is_postgres_url(database: str) -> bool:
     return urlsplit(database).scheme in POSTGRES_SCHEMES
 
 
+def check_database(database: str) -> None:
+    """Raise ValueError unless `database` is a SQLite path, a `file:` URI, a `sqlite:///` URL
+    or a PostgreSQL URL: any other `scheme://` would otherwise become a folder named after it."""
+    found = URL_SCHEME.match(database)
+    if found is None:
+        return
+    scheme = found.group(1).lower()
+    if scheme in POSTGRES_SCHEMES or scheme == "file":
+        return
+    if scheme == "sqlite" and database.lower().startswith(SQLITE_URL) and database[10:]:
+        return
+    raise ValueError(
+        f"unsupported database URL scheme {scheme + '://'!r}: give a SQLite file path (or "
+        "sqlite:///path) or a postgresql:// URL"
+    )
+
+
 def open_store(database: str, limits: StoreLimits) -> Store:
-    """The store for `database` (a SQLite path or `file:` URI, or a PostgreSQL URL); opened,
-    created and migrated on first use, never here."""
+    """The store for `database` (a SQLite path, `file:` URI or `sqlite:///` URL, or a PostgreSQL
+    URL); opened, created and migrated on first use, never here. Any other URL gives a store
+    that is unavailable, saying why."""
+    try:
+        check_database(database)
+    except ValueError as error:
+        return UnavailableStore(str(error), limits)
+    if database.lower().startswith(SQLITE_URL):
+        return SQLiteStore(database[len(SQLITE_URL) :], limits)
     if not is_postgres_url(database):
         return SQLiteStore(database, limits)
     try:

@@ -56,8 +56,9 @@ def test_empty_environment_gives_the_defaults() -> None:
 
 @pytest.mark.parametrize("name", LIMITS)
 def test_each_limit_has_a_digits_override(name: str) -> None:
-    settings = Settings.from_env({f"DIGITS_{name.upper()}": "1234"})
-    assert getattr(settings, name) == 1234
+    value = 123 if name == "max_attack_epsilon" else 1234  # a pixel change: at most 255
+    settings = Settings.from_env({f"DIGITS_{name.upper()}": str(value)})
+    assert getattr(settings, name) == value
     untouched = {other: getattr(Settings(), other) for other in LIMITS if other != name}
     assert {other: getattr(settings, other) for other in untouched} == untouched
 
@@ -92,6 +93,12 @@ def test_bad_value_is_a_value_error_naming_the_variable(name: str, bad: str) -> 
     with pytest.raises(ValueError, match=variable) as raised:
         Settings.from_env({variable: bad})
     assert bad in str(raised.value)
+
+
+def test_an_attack_epsilon_beyond_a_pixels_range_is_refused() -> None:
+    assert Settings.from_env({"DIGITS_MAX_ATTACK_EPSILON": "255"}).max_attack_epsilon == 255
+    with pytest.raises(ValueError, match="DIGITS_MAX_ATTACK_EPSILON: at most 255"):
+        Settings.from_env({"DIGITS_MAX_ATTACK_EPSILON": "300"})
 
 
 def test_image_limits_follow_the_settings() -> None:

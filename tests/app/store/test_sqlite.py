@@ -160,6 +160,35 @@ def assert_unavailable(store: Store, reason: str) -> None:
             call()
 
 
+def test_a_sqlite_url_names_the_file(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # SQLAlchemy's spelling: sqlite:////absolute/path, sqlite:///relative/path.
+    absolute = open_store("sqlite:///" + str(path), StoreLimits())
+    add(absolute)
+    absolute.close()
+    assert path.is_file()
+    monkeypatch.chdir(path.parent)
+    relative = open_store("sqlite:///" + path.name, StoreLimits())
+    assert len(list(relative.all_examples())) == 1, "the same file"
+    relative.close()
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://user:secret@db/digits", "sqlite://digits.sqlite3", "redis://x", "http://h/x"]
+)
+def test_another_url_is_unavailable_and_makes_no_folder(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Taken as a path, "mysql://..." would become a folder "mysql:" wherever the server runs.
+    monkeypatch.chdir(tmp_path)
+    store = open_store(url, StoreLimits())
+    with pytest.raises(StoreUnavailableError, match="unsupported database URL scheme"):
+        store.check()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="DIGITS_DATABASE: unsupported") as raised:
+        Settings.from_env({"DIGITS_DATABASE": url})
+    assert "secret" not in str(raised.value)
+
+
 def test_a_database_that_cannot_be_created_is_unavailable(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("in the way")
     store = open_store(str(tmp_path / "a-file" / "digits.sqlite3"), StoreLimits())
