@@ -315,6 +315,17 @@ Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Point = Annotated[list[Coordinate], Field(min_length=2, max_length=2)]
 # Points are bounded in all (below), not per stroke, so no single stroke has a limit of its own.
 Stroke = Annotated[list[Point], Field(min_length=1)]
+# An example's stroke points are pixels of the image sent: a pen may leave the pad, it does not
+# go miles. Three times the largest image side (DIGITS_MAX_IMAGE_SIDE's default) either way.
+# (/api/number checks its strokes against the image itself, model/serving/segment.py.)
+MAX_COORDINATE = 3 * 4096
+BoundedCoordinate = Annotated[
+    float, Field(strict=True, allow_inf_nan=False, ge=-MAX_COORDINATE, le=MAX_COORDINATE)
+]
+ExampleStroke = Annotated[
+    list[Annotated[list[BoundedCoordinate], Field(min_length=2, max_length=2)]],
+    Field(min_length=1),
+]
 PROFILE_DESCRIPTION = "A profile id from POST /api/profiles; the example is counted in it."
 
 
@@ -332,12 +343,13 @@ class ExampleInput(ImageInput):
 
     label: StrictInt = Field(ge=0, le=9, description="The digit the drawing really is.")
     profile: str | None = profile_field(PROFILE_DESCRIPTION)
-    strokes: list[Stroke] | None = Field(
+    strokes: list[ExampleStroke] | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_STROKES,
         description="The drawing as the pad recorded it: strokes, each a list of [x, y] points "
-        f"(at most {MAX_STROKES} strokes and {MAX_STROKE_POINTS:,} points in all).",
+        f"in the image's pixels (at most {MAX_STROKES} strokes and {MAX_STROKE_POINTS:,} points "
+        f"in all, each coordinate within ±{MAX_COORDINATE:,}).",
     )
 
     @model_validator(mode="after")

@@ -330,8 +330,20 @@ def test_a_body_over_the_limit_is_413(
         [[["1", 2]]],
         [[[1, 2]]] * 101,  # too many strokes
         [[[1, 2]] * 5001] * 2,  # too many points in all
+        [[[1e9, 2]]],  # miles off the image
+        [[[5, -12289]]],
     ],
-    ids=["triple", "single", "empty-stroke", "no-strokes", "string", "strokes", "points"],
+    ids=[
+        "triple",
+        "single",
+        "empty-stroke",
+        "no-strokes",
+        "string",
+        "strokes",
+        "points",
+        "far",
+        "far-negative",
+    ],
 )
 def test_malformed_or_oversized_strokes_are_422(
     api: TestClient, test_sample: Sample, strokes: Any
