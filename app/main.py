@@ -95,8 +95,24 @@ async def _http_error(request: Request, error: Exception) -> Response:
     headers = getattr(error, "headers", None)
     if not is_body_allowed_for_status_code(error.status_code):
         return Response(status_code=error.status_code, headers=headers)
+    if error.status_code == 404 and _is_page_request(request):
+        templates = request.app.state.templates
+        page: Response = templates.TemplateResponse(
+            request, "not_found.html", {}, status_code=404, headers=headers
+        )
+        return page
     body = {"detail": error.detail, "code": error_code(error)}
     return JSONResponse(body, status_code=error.status_code, headers=headers)
+
+
+def _is_page_request(request: Request) -> bool:
+    """A browser navigating to a page (it asks for HTML first), not a program calling the API:
+    the API's and the static files' 404s stay JSON whatever the client accepts."""
+    path = request.url.path
+    if path.startswith(("/api/", "/static/")) or request.method not in ("GET", "HEAD"):
+        return False
+    accept = request.headers.get("accept", "")
+    return accept.split(",", 1)[0].strip().lower().startswith("text/html")
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:

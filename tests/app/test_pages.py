@@ -132,3 +132,30 @@ def test_pages_answer_head_as_get_without_a_body(client: TestClient, path: str) 
     assert head.status_code == got.status_code == 200
     assert head.headers["content-type"] == got.headers["content-type"]
     assert head.content == b""
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_asking_for_a_missing_page_gets_an_html_404(client: TestClient) -> None:
+    response = client.get("/no-such-page", headers={"Accept": BROWSER_ACCEPT})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Page not found" in response.text
+    assert 'href="/"' in response.text
+    assert "content-security-policy" in response.headers
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [
+        ("/no-such-page", "*/*"),  # curl, scripts
+        ("/no-such-page", "application/json"),
+        ("/api/no-such-endpoint", BROWSER_ACCEPT),  # the API answers JSON to anyone
+        ("/static/no-such-file.js", BROWSER_ACCEPT),
+    ],
+)
+def test_other_404s_stay_json(client: TestClient, path: str, accept: str) -> None:
+    response = client.get(path, headers={"Accept": accept})
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
