@@ -18,17 +18,29 @@ import { withArticle } from "./numbers.js";
 // profile and its examples. The server answers 404 for an id it does not know (deleted, or
 // another server's), 503 when it cannot store anything: prediction goes on regardless.
 const STORAGE_KEY = "digits.profile";
+// What the server takes as a profile id (app/store/base.py PROFILE_ID, app/schemas.py
+// MAX_PROFILE_ID): URL-safe base64 text, 1 to 64 characters; its own ids have 22. Anything else
+// in storage (emptied, cut short, edited by hand) can never be a profile, and sent along it
+// would make every request a 422.
+const PROFILE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const THANKS_MS = 4000; // how long "Thanks: saved as a 7" stays
 const STORE_DOWN =
   "The server can't store examples right now, so corrections are off. Reading digits still works.";
 
-/** The stored profile id, or null (also when the browser refuses storage). */
+const isProfileId = (value) => typeof value === "string" && PROFILE_ID.test(value);
+
+/** The stored profile id, or null (also when the browser refuses storage). A stored value that
+    cannot be an id is dropped, so it is never sent and never comes back. */
 function storedId() {
+  let id = null;
   try {
-    return localStorage.getItem(STORAGE_KEY);
+    id = localStorage.getItem(STORAGE_KEY);
   } catch {
     return null;
   }
+  if (id === null || isProfileId(id)) return id;
+  keepId(null);
+  return null;
 }
 
 /** Keep `id` in this browser, or forget it (null). */
@@ -80,7 +92,10 @@ export function initProfile({ drawing, onTeach, onSaved }) {
   const teachStop = byId("teach-stop");
 
   let id = storedId();
-  let counts = new Array(10).fill(0);
+  // Examples stored per digit; null while the server has not told (not yet, or it could not):
+  // without an id nothing is stored, with one the panel must not claim a number it does not know.
+  let counts = id === null ? new Array(10).fill(0) : null;
+  let countsAsked = false; // the first look-up of the counts has answered
   let storeDown = false; // the store answered 503: corrections are off for this visit
   let busy = false; // an example is on its way
   let hasInk = false;
@@ -90,18 +105,29 @@ export function initProfile({ drawing, onTeach, onSaved }) {
 
   // ---- what the panel and the buttons show -------------------------------------------------
 
-  const total = () => counts.reduce((sum, count) => sum + count, 0);
+  const total = () => (counts === null ? 0 : counts.reduce((sum, count) => sum + count, 0));
 
-  /** The counts per digit and the summary, after they changed. */
+  /** The summary line: what the panel knows of the stored examples. */
+  function summaryText() {
+    if (counts === null) {
+      return countsAsked
+        ? "Your examples' counts can't be read right now."
+        : "Reading your examples' counts…";
+    }
+    return total() === 0
+      ? "Nothing stored yet. Correct a wrong answer, or teach me your digits in a short round."
+      : `${plural(total(), "example")} of your handwriting stored.`;
+  }
+
+  /** The counts per digit and the summary, after they changed. An unknown count shows a dash
+      and an empty data-count, never a 0 it cannot vouch for. */
   function showCounts() {
     countRows.forEach((row, digit) => {
-      row.dataset.count = String(counts[digit]);
-      row.querySelector(".profile-count-value").textContent = String(counts[digit]);
+      const count = counts === null ? "" : String(counts[digit]);
+      row.dataset.count = count;
+      row.querySelector(".profile-count-value").textContent = count || "–";
     });
-    summary.textContent =
-      total() === 0
-        ? "Nothing stored yet. Correct a wrong answer, or teach me your digits in a short round."
-        : `${plural(total(), "example")} of your handwriting stored.`;
+    summary.textContent = summaryText();
     showUsage();
     render();
   }
@@ -169,24 +195,28 @@ export function initProfile({ drawing, onTeach, onSaved }) {
     const asked = id;
     const result = await call("GET", `${PROFILES_URL}/${encodeURIComponent(asked)}`);
     if (asked !== id) return true; // forgotten meanwhile
+    countsAsked = true;
+    let known = true;
     if (result.ok && Array.isArray(result.body.per_digit) && result.body.per_digit.length === 10) {
       counts = result.body.per_digit.map(Number);
-    } else if (result.status === 404) {
-      forgetLocally(); // the server no longer knows it: a new one is made at the next example
+    } else if (result.status === 404 || result.status === 422) {
+      // The server does not know it (404), or it cannot be an id there (422, the only input is
+      // the id): drop it; a new one is made at the next example.
+      forgetLocally();
     } else if (result.status === 503) {
-      storeUnavailable();
+      storeUnavailable(); // the counts stay unknown, and the panel says so
     } else {
-      return false;
+      known = false;
     }
     showCounts();
-    return true;
+    return known;
   }
 
   /** This browser's profile id, made on first use; null when the store refused. */
   async function ensureProfile(line) {
     if (id !== null) return id;
     const result = await call("POST", PROFILES_URL);
-    if (result.ok && typeof result.body.profile === "string") {
+    if (result.ok && isProfileId(result.body.profile)) {
       id = result.body.profile;
       keepId(id);
       return id;
@@ -210,7 +240,7 @@ export function initProfile({ drawing, onTeach, onSaved }) {
         if (profile === null) return false;
         const result = await call("POST", EXAMPLES_URL, { image, label, profile, strokes });
         if (result.ok) {
-          counts[label] += 1; // until the server's own count comes back
+          if (counts !== null) counts[label] += 1; // until the server's own count comes back
           showCounts();
           await loadCounts();
           return true;
@@ -305,7 +335,8 @@ export function initProfile({ drawing, onTeach, onSaved }) {
   // ---- "Forget me", after an inline confirmation ---------------------------------------------
 
   forgetButton.addEventListener("click", () => {
-    forgetQuestion.textContent = `Delete ${plural(total(), "example")}?`;
+    forgetQuestion.textContent =
+      counts === null ? "Delete your examples?" : `Delete ${plural(total(), "example")}?`;
     forgetConfirm.hidden = false;
     forgetButton.hidden = true;
     forgetNo.focus();
@@ -316,10 +347,25 @@ export function initProfile({ drawing, onTeach, onSaved }) {
     forgetButton.hidden = false;
   }
 
-  forgetNo.addEventListener("click", () => {
+  function answerNo() {
     closeConfirm();
     forgetButton.focus();
-  });
+  }
+
+  forgetNo.addEventListener("click", answerNo);
+
+  // Escape answers "No" while the question is open, and the pad must not take it as "clear the
+  // drawing": this listener runs in the capture phase, before the pad's, and the pad leaves a
+  // key already handled alone. Once "Yes" is on its way there is nothing left to cancel.
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      if (event.key !== "Escape" || event.isComposing || forgetConfirm.hidden) return;
+      event.preventDefault();
+      if (!forgetYes.disabled) answerNo();
+    },
+    true,
+  );
 
   forgetYes.addEventListener("click", async () => {
     if (id === null) {
@@ -330,8 +376,9 @@ export function initProfile({ drawing, onTeach, onSaved }) {
     const result = await call("DELETE", `${PROFILES_URL}/${encodeURIComponent(id)}`);
     forgetYes.disabled = false;
     closeConfirm();
-    if (result.ok || result.status === 404) {
-      // 404: already gone from the server; either way nothing of it is left.
+    if (result.ok || result.status === 404 || result.status === 422) {
+      // 404: already gone from the server; 422: never could be there. Either way nothing of it
+      // is left.
       forgetLocally();
       stopTeaching();
       profileStatus.classList.remove("is-error");
@@ -358,23 +405,25 @@ export function initProfile({ drawing, onTeach, onSaved }) {
 
   /** POST a reading request (/api/predict, /api/number) with this browser's profile when the
       endpoint takes one. A profile must never stop the reading: when the server no longer knows
-      it (404, deleted in another tab) or cannot reach its store (503), the same request goes
-      again without it, and the profile is dropped (404) or left aside for this visit (503). */
+      it (404, deleted in another tab), refuses it (422) or cannot reach its store (503), the
+      same request goes again without it, and the profile is dropped (404, 422) or left aside
+      for this visit (503). A 422 may also be the drawing's fault (no ink): only when the
+      request without the profile is not refused as well was it the profile's. */
   async function postReading(url, payload, signal) {
     const profile = await profileFor(url);
     if (profile === undefined) return postJson(url, payload, signal);
     const response = await postJson(url, { ...payload, profile }, signal);
-    if (response.status !== 404 && response.status !== 503) return response;
+    if (![404, 422, 503].includes(response.status)) return response;
+    const again = await postJson(url, payload, signal);
     if (profile === id) {
-      if (response.status === 404) {
+      if (response.status === 503) {
+        storeUnavailable();
+      } else if (response.status === 404 || again.status !== 422) {
         forgetLocally();
         showCounts();
-        render();
-      } else {
-        storeUnavailable();
       }
     }
-    return postJson(url, payload, signal);
+    return again;
   }
 
   function drawingChanged(ink) {

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.browser.test_number_mode import NUMBER_PATH, switch_mode, wait_for_number
 from tests.browser.test_page import (
     ANSWER_TIMEOUT_MS,
     DIGIT_STROKES,
@@ -31,10 +32,11 @@ pytestmark = pytest.mark.browser
 
 STORAGE_KEY = "digits.profile"
 PRIVACY = (
-    "Each correction stores the 28x28 image the network saw, your label, the strokes and the "
-    "time, on this server, under a random id kept in this browser. Nothing else: no address, "
-    "no name."
+    "Each correction stores the 28x28 image the network saw, your label, the network's "
+    "prediction and which weight file made it (its checksum), the strokes and the time, on this "
+    "server, under a random id kept in this browser. Nothing about you: no address, no user agent."
 )
+STORE_DOWN = {"detail": "the example store is unavailable", "code": "store_unavailable"}
 
 
 def stored_id(page: Page) -> str | None:
@@ -66,6 +68,15 @@ def wait_for_count(page: Page, digit: int, count: int) -> None:
     )
 
 
+def wait_for_store_down(page: Page) -> None:
+    """Wait for the panel to say the store is down."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=profile-status]').textContent"
+        '.includes("can\'t store examples right now")',
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+
+
 def server_profile(live_server: str, profile: str) -> tuple[int, dict[str, Any]]:
     """GET /api/profiles/{profile} from outside the browser: (status, body)."""
     try:
@@ -81,6 +92,43 @@ def open_page(new_page: Callable[..., Page]) -> Page:
     page.goto("/")
     page.wait_for_load_state("load")
     return page
+
+
+def new_profile(live_server: str) -> str:
+    """A real, empty profile made through the API, as the page would make it."""
+    request = urllib.request.Request(f"{live_server}/api/profiles", method="POST")
+    with urllib.request.urlopen(request) as response:
+        profile: str = json.load(response)["profile"]
+    return profile
+
+
+def delete_profile(live_server: str, profile: str) -> None:
+    """DELETE /api/profiles/{profile} from outside the browser (leave the store as it was)."""
+    request = urllib.request.Request(f"{live_server}/api/profiles/{profile}", method="DELETE")
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 204
+
+
+def open_page_with(new_page: Callable[..., Page], profile: str) -> Page:
+    """The drawing page in a fresh browser context that already holds `profile`."""
+    page = open_page(new_page)
+    page.evaluate(f"(id) => localStorage.setItem('{STORAGE_KEY}', id)", profile)
+    page.reload()
+    page.wait_for_load_state("load")
+    return page
+
+
+def when_profile_sent(status: int, body: dict[str, Any]) -> Callable[[Route], None]:
+    """A route handler: reading requests that carry a profile get `status` and `body`, those
+    without one go to the server."""
+
+    def handle(route: Route) -> None:
+        if "profile" in json.loads(route.request.post_data or "{}"):
+            route.fulfill(status=status, json=body)
+        else:
+            route.continue_()
+
+    return handle
 
 
 def test_panel_says_what_is_stored_and_where(page: Page) -> None:
@@ -231,8 +279,10 @@ def test_a_store_that_cannot_store_turns_corrections_off(
 
     page.get_by_test_id("correct-2").click()
 
-    page.wait_for_function("() => document.querySelector('[data-testid=correct-2]').disabled")
-    assert "can't store examples right now" in page.get_by_test_id("profile-status").inner_text()
+    # Wait for the store's answer, not for the button: it is disabled at once while the example
+    # is on its way.
+    wait_for_store_down(page)
+    assert page.get_by_test_id("correct-2").is_disabled()
     assert "can't store examples" in page.get_by_test_id("correct-5").get_attribute("title")  # type: ignore[operator]
     assert stored_id(page) is None
     page.keyboard.press("Escape")
@@ -266,6 +316,163 @@ def test_a_profile_the_server_no_longer_knows_does_not_stop_reading(
     draw_with_mouse(page, DIGIT_STROKES[7])
     assert wait_for_answer(page) == "7"
     page.wait_for_function(f"() => localStorage.getItem('{STORAGE_KEY}') === null")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("A" * 100, id="over-64-characters"),
+        pytest.param("not an id!", id="not-url-safe-base64"),
+    ],
+)
+def test_a_stored_value_that_cannot_be_an_id_is_dropped_unsent(
+    new_page: Callable[..., Page], stored: str
+) -> None:
+    """Whatever sits in localStorage, the page sends only what could be a server's id: the rest
+    is dropped on load, and both modes read (the console watch sees no 4xx either)."""
+    page = new_page()
+    page.add_init_script(f"localStorage.setItem('{STORAGE_KEY}', {json.dumps(stored)})")
+    sent: list[Request] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append(r)
+            if "/api/profiles/" in r.url or "profile" in json.loads(r.post_data or "{}")
+            else None
+        ),
+    )
+    page.goto("/")
+    page.wait_for_load_state("load")
+    assert page.evaluate(f"() => localStorage.getItem('{STORAGE_KEY}')") is None, "dropped"
+
+    draw_with_mouse(page, DIGIT_STROKES[7])
+    assert wait_for_answer(page) == "7"
+    switch_mode(page, "number")
+    assert wait_for_number(page) == "7"
+    assert not sent, "no request carried the stored value"
+    assert page.get_by_test_id("profile-status").inner_text() == ""
+    assert counts(page) == [0] * 10
+    assert "Nothing stored yet" in page.get_by_test_id("profile-summary").inner_text()
+
+
+def test_a_profile_the_server_refuses_is_dropped_and_the_reading_goes_on(
+    new_page: Callable[..., Page], console: ConsoleWatch, live_server: str
+) -> None:
+    """A stored id of the right shape that a server still refuses (its limits changed): 422 on
+    a reading that carried it is treated as 404, the id is dropped and the drawing read."""
+    console.expect("status of 422")
+    profile = new_profile(live_server)
+    page = open_page_with(new_page, profile)
+    wait_for_count(page, 0, 0)
+    refused = {
+        "detail": [
+            {"loc": ["profile"], "msg": "String should match pattern", "type": "string_pattern"}
+        ],
+        "code": "invalid_input",
+    }
+    page.route(f"**{PREDICT_PATH}", when_profile_sent(422, refused))
+    page.route(f"**{NUMBER_PATH}", when_profile_sent(422, refused))
+
+    draw_with_mouse(page, DIGIT_STROKES[7])
+
+    assert wait_for_answer(page) == "7", "read again without the profile"
+    page.wait_for_function(f"() => localStorage.getItem('{STORAGE_KEY}') === null")
+    assert page.get_by_test_id("forget").is_disabled()
+    switch_mode(page, "number")
+    assert wait_for_number(page) == "7"
+    delete_profile(live_server, profile)
+
+
+def test_a_drawing_the_server_refuses_keeps_the_profile(
+    new_page: Callable[..., Page], console: ConsoleWatch, live_server: str
+) -> None:
+    """A 422 that is the drawing's own (refused with or without the profile) is shown as such;
+    the profile, not at fault, is kept."""
+    console.expect("status of 422")
+    profile = new_profile(live_server)
+    page = open_page_with(new_page, profile)
+    wait_for_count(page, 0, 0)
+    bodies: list[dict[str, Any]] = []
+
+    def no_ink(route: Route) -> None:
+        bodies.append(json.loads(route.request.post_data or "{}"))
+        route.fulfill(status=422, json={"detail": "no ink in the image", "code": "no_ink"})
+
+    page.route(f"**{PREDICT_PATH}", no_ink)
+    draw_with_mouse(page, DIGIT_STROKES[1])
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=prediction]').dataset.state === 'error'",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    assert "can't see any ink" in page.locator("#status").inner_text().lower()
+    assert stored_id(page) == profile
+    assert [body.get("profile") for body in bodies[:2]] == [profile, None], "asked once without"
+    assert not page.get_by_test_id("forget").is_disabled()
+    delete_profile(live_server, profile)
+
+
+def test_escape_answers_no_to_forget_me_and_leaves_the_drawing(
+    new_page: Callable[..., Page], live_server: str
+) -> None:
+    profile = new_profile(live_server)
+    page = open_page_with(new_page, profile)
+    wait_for_count(page, 0, 0)
+    draw_with_mouse(page, DIGIT_STROKES[7])
+    assert wait_for_answer(page) == "7"
+    drawing = pad_ink_box(page)
+    assert drawing is not None
+    forget_button = page.get_by_test_id("forget")
+    confirm = page.get_by_test_id("forget-confirm")
+
+    for focused in ("forget-no", "forget-yes"):
+        forget_button.click()
+        assert confirm.is_visible()
+        page.get_by_test_id(focused).focus()
+        page.keyboard.press("Escape")
+        assert not confirm.is_visible(), f"Escape on {focused} closes the question"
+        assert forget_button.is_visible()
+        assert forget_button.evaluate("(button) => document.activeElement === button")
+        assert pad_ink_box(page) == drawing, "the drawing stays"
+        assert page.get_by_test_id("prediction").inner_text() == "7"
+        assert server_profile(live_server, profile)[0] == 200, "Escape deletes nothing"
+    assert stored_id(page) == profile
+
+    # With the question closed, Escape is the pad's again: it clears the drawing.
+    page.keyboard.press("Escape")
+    assert pad_ink_box(page) is None
+    forget(page)
+
+
+def test_a_store_that_is_down_does_not_say_nothing_is_stored(
+    new_page: Callable[..., Page], console: ConsoleWatch, live_server: str
+) -> None:
+    """The browser holds a profile with an example, and the store is down when the page opens:
+    the panel cannot know the counts, and says so rather than "Nothing stored yet"."""
+    console.expect("status of 503")
+    page = open_page(new_page)
+    draw_with_mouse(page, DIGIT_STROKES[1])
+    wait_for_answer(page)
+    page.get_by_test_id("correct-1").click()
+    wait_for_thanks(page, "Thanks: saved as a 1.")
+    profile = stored_id(page)
+    assert profile
+
+    page.route("**/api/profiles/*", lambda route: route.fulfill(status=503, json=STORE_DOWN))
+    page.route(f"**{PREDICT_PATH}", when_profile_sent(503, STORE_DOWN))
+    page.reload()
+    wait_for_store_down(page)
+
+    summary = page.get_by_test_id("profile-summary").inner_text()
+    assert "Nothing stored" not in summary
+    assert "counts can't be read right now" in summary
+    assert counts(page) == [-1] * 10, "no count is claimed (data-count is empty)"
+    assert page.locator(".profile-count-value").all_inner_texts() == ["\u2013"] * 10  # an en dash
+    assert page.get_by_test_id("forget").is_disabled()
+    assert stored_id(page) == profile, "kept for when the store is back"
+    draw_with_mouse(page, DIGIT_STROKES[7])
+    assert wait_for_answer(page) == "7", "reading goes on"
+    delete_profile(live_server, profile)
 
 
 def test_a_store_that_cannot_read_profiles_does_not_stop_reading(
