@@ -444,6 +444,14 @@ def test_escape_answers_no_to_forget_me_and_leaves_the_drawing(
     forget(page)
 
 
+def store_a_drawn_1(page: Page) -> None:
+    """Draw a 1 and store it as a 1 with the correction buttons (the profile is made then)."""
+    draw_with_mouse(page, DIGIT_STROKES[1])
+    wait_for_answer(page)
+    page.get_by_test_id("correct-1").click()
+    wait_for_thanks(page, "Thanks: saved as a 1.")
+
+
 def test_a_store_that_is_down_does_not_say_nothing_is_stored(
     new_page: Callable[..., Page], console: ConsoleWatch, live_server: str
 ) -> None:
@@ -451,10 +459,7 @@ def test_a_store_that_is_down_does_not_say_nothing_is_stored(
     the panel cannot know the counts, and says so rather than "Nothing stored yet"."""
     console.expect("status of 503")
     page = open_page(new_page)
-    draw_with_mouse(page, DIGIT_STROKES[1])
-    wait_for_answer(page)
-    page.get_by_test_id("correct-1").click()
-    wait_for_thanks(page, "Thanks: saved as a 1.")
+    store_a_drawn_1(page)
     profile = stored_id(page)
     assert profile
 
@@ -481,10 +486,7 @@ def test_a_store_that_cannot_read_profiles_does_not_stop_reading(
     """The store down after the profile was made: readings go on without the profile."""
     console.expect("status of 503")
     page = open_page(new_page)
-    draw_with_mouse(page, DIGIT_STROKES[1])
-    wait_for_answer(page)
-    page.get_by_test_id("correct-1").click()
-    wait_for_thanks(page, "Thanks: saved as a 1.")
+    store_a_drawn_1(page)
 
     def store_down(route: Route) -> None:
         if "profile" in json.loads(route.request.post_data or "{}"):
