@@ -28,8 +28,7 @@ from model.data.mnist import (
 )
 from model.evaluation.metrics import evaluate, format_report
 from model.evaluation.robustness import robustness_report
-from model.files import WeightFileError, load_weights, unwritable
-from model.resources import shipped_weights
+from model.files import WeightFileError, load_weights, remove_empty_folders
 from model.serving.predictor import Predictor
 from model.serving.preprocess import PreprocessError, image_to_mnist
 from model.serving.segment import read_number_image
@@ -179,17 +178,13 @@ def run_train(args: argparse.Namespace) -> int:
         config = config_from_args(args)
     except ValueError as error:  # an invalid value, or a flag --resume cannot change
         raise UsageError(str(error)) from None
-    for flag, target in (("--out", config.out), ("--checkpoint", config.checkpoint_path)):
-        reason = unwritable(Path(target))
-        if reason is not None:  # found now, not after an hour of training
-            raise UsageError(f"{flag}: {reason}")
+    # train.run checks first that --out, --checkpoint and --plot can be written (exit 2 if not).
     return train.run(config)
 
 
 def run_finetune(args: argparse.Namespace) -> int:
     """`digits finetune`: read every stored example, then model.training.finetune does the rest."""
     from app.settings import Settings
-    from app.store import StoreUnavailableError, describe_database
 
     try:
         settings = Settings.from_env()
@@ -199,10 +194,22 @@ def run_finetune(args: argparse.Namespace) -> int:
     except ValueError as error:  # a bad DIGITS_* variable, or a flag value out of range
         raise UsageError(str(error)) from None
     try:
-        check_out(Path(config.out))
+        created = check_out(Path(config.out))  # found now, not after the whole run
     except FinetuneError as error:
         print(f"digits finetune: {error}", file=sys.stderr)
         return 2
+    if created:
+        print(f"digits finetune: created the folder {created[-1]} for --out", file=sys.stderr)
+    code = _finetune(args, config, settings)
+    if code != 0:  # nothing written: no empty folder of ours is left behind
+        remove_empty_folders(created)
+    return code
+
+
+def _finetune(args: argparse.Namespace, config: finetune.FinetuneConfig, settings: Settings) -> int:
+    """Read the example store, then fine-tune on it: `digits finetune` once --out is checked."""
+    from app.store import StoreUnavailableError, describe_database
+
     database = args.database or settings.database
     where = describe_database(database)
     try:
@@ -245,8 +252,21 @@ def _stored_examples(database: str, settings: Settings) -> StoredSet:
     )
 
 
+def _weights(args: argparse.Namespace) -> Path:
+    """--weights, else the file `digits serve` would serve: $DIGITS_WEIGHTS, else the shipped
+    weights (app/settings.py reads the variable); UsageError for a bad DIGITS_* variable."""
+    if args.weights is not None:
+        return Path(args.weights)
+    from app.settings import Settings
+
+    try:
+        return Settings.from_env().weights
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
-    weights = args.weights or shipped_weights()
+    weights = _weights(args)
     try:
         network, metadata = load_weights(weights)
         images, labels = load_mnist(resolve_data_dir(args.data), args.split)
@@ -274,7 +294,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     try:
-        predictor = Predictor.from_file(args.weights or shipped_weights())
+        predictor = Predictor.from_file(_weights(args))
     except WeightFileError as error:
         print(f"digits predict: {error}", file=sys.stderr)
         return 2
@@ -336,6 +356,8 @@ def _predict_numbers(predictor: Predictor, paths: Sequence[Path], as_json: bool)
 
 
 def run_download(args: argparse.Namespace) -> int:
+    if not args.timeout > 0:  # also NaN; httpx would take 0 or less as "fail at once"
+        raise UsageError("--timeout must be a positive number of seconds")
     try:
         # Module globals read at call time, so tests can point these at a local server.
         dest = download.download_mnist(
@@ -428,7 +450,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "Score a trained network on MNIST: accuracy, per-class accuracy, confusions, mistakes.",
     )
     evaluate.add_argument(
-        "--weights", type=Path, metavar="PATH", help="weight file (default: the shipped weights)"
+        "--weights",
+        type=Path,
+        metavar="PATH",
+        help="weight file (default: $DIGITS_WEIGHTS, else the shipped weights)",
     )
     evaluate.add_argument(
         "--data",
@@ -455,9 +480,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "read the digit in image files",
         "Read the digit in each image file (any polarity).",
     )
-    predict.add_argument("images", type=Path, nargs="+", help="PNG, JPEG, WebP, GIF or BMP files")
     predict.add_argument(
-        "--weights", type=Path, metavar="PATH", help="weight file (default: the shipped weights)"
+        "images", type=Path, nargs="+", help="PNG, JPEG, WebP, GIF, BMP or TIFF files"
+    )
+    predict.add_argument(
+        "--weights",
+        type=Path,
+        metavar="PATH",
+        help="weight file (default: $DIGITS_WEIGHTS, else the shipped weights)",
     )
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument(
@@ -516,7 +546,12 @@ def _run(argv: Sequence[str] | None) -> int:
         )
         return 2
     try:
-        args = parser.parse_args(argv)
+        # Known flags first, so an unknown one is reported with its own command's usage:
+        # parse_args would report it with the top-level usage.
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            where = commands[args.command] if args.command else parser
+            where.error(f"unrecognized arguments: {' '.join(unknown)}")
         if args.command is None:
             parser.print_help()
             return 2

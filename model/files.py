@@ -20,12 +20,13 @@ Writes are atomic: a temporary file in the same folder, fsync, then rename.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -302,21 +303,61 @@ _PROTECTED = frozenset(
 )
 
 
-def unwritable(path: Path) -> str | None:
-    """Why a file could not be written at `path`, or None if it could: checked before any long
-    work (training, fine-tuning), so a typo in --out costs seconds, not a training run. The
-    folder, or the nearest one that exists, must be a folder we may write into."""
+class UnwritableError(Exception):
+    """A file or folder cannot be written where asked; the message says why, in one line."""
+
+
+def make_folders(folder: Path) -> list[Path]:
+    """Create `folder` and any missing parents; returns the ones created, outermost first."""
+    folder = Path(folder)
+    missing = [f for f in (folder, *folder.parents) if not f.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
+    return missing[::-1]
+
+
+def remove_empty_folders(folders: Sequence[Path]) -> None:
+    """Remove, innermost first, those of `folders` (as `make_folders` returned them) that are
+    still empty: a run that failed leaves no empty folder it made behind."""
+    for folder in reversed(folders):
+        with contextlib.suppress(OSError):  # not empty, or gone: leave it be
+            folder.rmdir()
+
+
+def prepare_folder(folder: Path) -> list[Path]:
+    """Make sure new files can be written into `folder`, before any long work needs to: create
+    it (and missing parents), then create and remove a temporary file in it, the way
+    `atomic_write_npz` will. Asking the folder itself is the only sure test: permission bits
+    say nothing for root, a read-only mount or /proc. Returns the folders created, outermost
+    first; UnwritableError otherwise, having removed any folder it created."""
+    folder = Path(folder)
+    existing = next((f for f in (folder, *folder.parents) if f.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise UnwritableError(f"{existing} is a file, not a folder")
+    try:
+        created = make_folders(folder)
+    except OSError as error:
+        raise UnwritableError(f"cannot create the folder {folder} ({error.strerror})") from None
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".digits-probe.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        remove_empty_folders(created)
+        raise UnwritableError(
+            f"the folder {folder} does not accept new files ({error.strerror})"
+        ) from None
+    return created
+
+
+def prepare_file(path: Path) -> list[Path]:
+    """`prepare_folder` for the folder of the file `path`, which must not be a folder or a
+    device: an atomic write replaces whatever is at `path` with a new regular file."""
     path = Path(path)
     if path.is_dir():
-        return f"{path} is a folder; name the file to write"
-    for folder in path.parents:
-        if folder.exists():
-            if not folder.is_dir():
-                return f"cannot write {path}: {folder} is a file, not a folder"
-            if not os.access(folder, os.W_OK | os.X_OK):
-                return f"cannot write {path}: the folder {folder} is not writable"
-            return None
-    return None
+        raise UnwritableError(f"{path} is a folder; name the file to write")
+    if path.exists() and not path.is_file():
+        raise UnwritableError(f"{path} is not a regular file")
+    return prepare_folder(path.parent)
 
 
 def update_metadata(path: Path, fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import BinaryIO
 import httpx
 
 from model.data.mnist import GZIP_MAGIC, default_cache_dir
+from model.files import make_folders, remove_empty_folders
 
 # Public mirrors, most reliable first. Plain HTTP is acceptable because every file is checked
 # against the MD5 below before it is used.
@@ -60,20 +61,26 @@ def download_mnist(
     `timeout` (seconds) bounds connecting and each read, not the whole download.
     """
     dest = Path(dest) if dest is not None else default_cache_dir()
-    dest.mkdir(parents=True, exist_ok=True)
-    # Ask for and keep the bytes exactly as the mirror stores them (no transfer compression),
-    # follow redirects (mirrors move), and reuse one connection per mirror across the files.
-    with httpx.Client(
-        timeout=timeout, follow_redirects=True, headers={"Accept-Encoding": "identity"}
-    ) as client:
-        for name, md5 in checksums.items():
-            target = dest / name
-            if target.is_file():
-                if _uncompressed_md5(target) == md5:
-                    log(f"{name}: already present and verified")
-                    continue
-                log(f"{name}: present but fails its checksum, downloading again")
-            _fetch(client, name, md5, dest, mirrors, log)
+    created = make_folders(dest)
+    try:
+        # Ask for and keep the bytes exactly as the mirror stores them (no transfer
+        # compression), follow redirects (mirrors move), and reuse one connection per mirror.
+        with httpx.Client(
+            timeout=timeout, follow_redirects=True, headers={"Accept-Encoding": "identity"}
+        ) as client:
+            for name, md5 in checksums.items():
+                target = dest / name
+                if target.is_file():
+                    if _uncompressed_md5(target) == md5:
+                        log(f"{name}: already present and verified")
+                        continue
+                    log(f"{name}: present but fails its checksum, downloading again")
+                _fetch(client, name, md5, dest, mirrors, log)
+    except BaseException:
+        # A failed download leaves no empty folder it made; files it did fetch stay, with
+        # their folder, for the next try.
+        remove_empty_folders(created)
+        raise
     return dest
 
 

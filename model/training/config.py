@@ -31,6 +31,7 @@ RESUMABLE_OVERRIDES = (
     "stroke_data",
     "resume",
     "weights_dtype",
+    "robustness",
 )
 
 
@@ -185,42 +186,56 @@ class TrainConfig:
             "this folder (default: no curves)"
         },
     )
+    robustness: bool = field(
+        default=True,
+        metadata={
+            "help": "score the finished network on shifted, scaled, rotated, thickened, thinned, "
+            "re-drawn and photographed test digits and store the figures in the weight file "
+            "(slow: the work of `digits evaluate --robustness`; false for quick runs)"
+        },
+    )
 
     def __post_init__(self) -> None:
         if len(self.dropout) == 1 and self.hidden:
             # One rate given: use it on every layer input (frozen, hence object.__setattr__).
             object.__setattr__(self, "dropout", self.dropout * (len(self.hidden) + 1))
+        # Each message names the flag: the fields are the command line's flags.
         checks = [
             (
                 getattr(self, f.name) in f.metadata["choices"],
-                f"{f.name.replace('_', ' ')} must be one of {f.metadata['choices']}",
+                f"{flag(f.name)} must be one of {f.metadata['choices']}",
             )
             for f in dataclasses.fields(self)
             if "choices" in f.metadata
         ]
         checks += [
-            (self.epochs >= 1, "epochs must be at least 1"),
-            (self.batch_size >= 1, "batch size must be at least 1"),
-            (self.lr > 0, "lr must be positive"),
-            (all(h >= 1 for h in self.hidden), "hidden sizes must be positive"),
+            (self.epochs >= 1, "--epochs must be at least 1"),
+            (self.batch_size >= 1, "--batch-size must be at least 1"),
+            (self.lr > 0, "--lr must be positive"),
+            # Before the dropout count: with no hidden layer the default rates are one too
+            # many, and that message would hide the real mistake.
+            (len(self.hidden) >= 1, "--hidden needs at least one size"),
+            (all(h >= 1 for h in self.hidden), "--hidden sizes must be positive"),
             (
                 len(self.dropout) == len(self.hidden) + 1,
-                f"give {len(self.hidden) + 1} dropout rates, one per dense layer input "
+                f"give {len(self.hidden) + 1} --dropout rates, one per dense layer input "
                 f"(got {len(self.dropout)})",
             ),
-            (all(0 <= r < 1 for r in self.dropout), "dropout rates must be in [0, 1)"),
-            (self.l2 >= 0, "l2 must be non-negative"),
-            (0 <= self.label_smoothing < 1, "label smoothing must be in [0, 1)"),
-            (self.val_size >= 1, "val size must be at least 1"),
-            (self.limit >= 0, "limit must be non-negative"),
-            (self.warmup_epochs >= 0, "warmup epochs must be non-negative"),
-            (self.max_norm >= 0, "max norm must be non-negative"),
-            (0 <= self.aug_thickness <= 1, "aug thickness is a probability in [0, 1]"),
-            (0 <= self.aug_pen <= 1, "aug pen is a probability in [0, 1]"),
-            (0 <= self.aug_style <= 1, "aug style is a probability in [0, 1]"),
-            (0 <= self.strokes < 1, "strokes is a share of each batch in [0, 1)"),
-            (self.stroke_variants >= 1, "stroke variants must be at least 1"),
-            (self.aug_elastic_sigma > 0, "aug elastic sigma must be positive"),
+            (all(0 <= r < 1 for r in self.dropout), "--dropout rates must be in [0, 1)"),
+            (self.l2 >= 0, "--l2 must be non-negative"),
+            (0 <= self.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
+            (self.val_size >= 1, "--val-size must be at least 1"),
+            (self.limit >= 0, "--limit must be non-negative"),
+            (self.warmup_epochs >= 0, "--warmup-epochs must be non-negative"),
+            (self.max_norm >= 0, "--max-norm must be non-negative"),
+            (0 <= self.aug_thickness <= 1, "--aug-thickness is a probability in [0, 1]"),
+            (0 <= self.aug_pen <= 1, "--aug-pen is a probability in [0, 1]"),
+            (0 <= self.aug_style <= 1, "--aug-style is a probability in [0, 1]"),
+            (0 <= self.strokes < 1, "--strokes is a share of each batch in [0, 1)"),
+            (self.stroke_variants >= 1, "--stroke-variants must be at least 1"),
+            (self.aug_elastic_sigma > 0, "--aug-elastic-sigma must be positive"),
+            # NumPy's generators take no negative seed, and would say so without the flag.
+            (self.seed >= 0, "--seed must be non-negative"),
         ]
         for ok, message in checks:
             if not ok:
@@ -262,6 +277,11 @@ def _jsonable(value: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------- CLI flags
+def flag(name: str) -> str:
+    """The command-line flag of a config field: `batch_size` -> `--batch-size`."""
+    return "--" + name.replace("_", "-")
+
+
 def _parse_tuple(item_type: type) -> Any:
     def parse(text: str) -> tuple[Any, ...]:
         try:
@@ -312,7 +332,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         else:
             kwargs["type"] = hint
             help_text += f" (default: {f.default})"
-        parser.add_argument("--" + f.name.replace("_", "-"), help=help_text, **kwargs)
+        parser.add_argument(flag(f.name), help=help_text, **kwargs)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -326,7 +346,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     config = TrainConfig(**given)
     changed = sorted(set(given) - set(RESUMABLE_OVERRIDES))
     if config.resume and changed:
-        flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+        flags = ", ".join(flag(name) for name in changed)
         raise ValueError(f"{flags} cannot change when resuming: the checkpoint's config is used")
     return config
 

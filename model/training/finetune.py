@@ -39,7 +39,6 @@ import numpy as np
 from model.data.mnist import DataError, DataNotFoundError, sha256_file
 from model.evaluation.calibration import calibrate
 from model.evaluation.metrics import evaluate, predict_in_batches
-from model.evaluation.robustness import robustness_report
 from model.fast.training import use_fast_layers
 from model.files import WeightFileError, round_to_storage, save_weights
 from model.nn.mlp import MLP
@@ -65,7 +64,7 @@ from model.training.finetune_data import (
     with_examples,
 )
 from model.training.progress import ProgressBar
-from model.training.train import TrainingDivergedError, train_epoch
+from model.training.train import TrainingDivergedError, robustness_if_asked, train_epoch
 
 # What `digits finetune --help` says the command does.
 DESCRIPTION = (
@@ -146,11 +145,13 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         checks = [
-            (self.epochs >= 1, "epochs must be at least 1"),
-            (self.lr > 0, "lr must be positive"),
-            (0 < self.mix < 1, "mix is a share of each batch in (0, 1)"),
-            (0 <= self.holdout < 1, "holdout is a share of the profiles in [0, 1)"),
-            (self.limit >= 0, "limit must be non-negative"),
+            (self.epochs >= 1, "--epochs must be at least 1"),
+            (self.lr > 0, "--lr must be positive"),
+            (0 < self.mix < 1, "--mix is a share of each batch in (0, 1)"),
+            (0 <= self.holdout < 1, "--holdout is a share of the profiles in [0, 1)"),
+            (self.limit >= 0, "--limit must be non-negative"),
+            # NumPy's generators take no negative seed, and would say so without the flag.
+            (self.seed >= 0, "--seed must be non-negative"),
         ]
         for ok, message in checks:
             if not ok:
@@ -404,10 +405,14 @@ def _percent(value: float | None) -> str:
 def _robustness(
     network: MLP, base: Base, mnist: Mnist, config: FinetuneConfig
 ) -> dict[str, float] | None:
-    if not config.robustness:
-        return None
-    return robustness_report(
-        network, mnist.test_images, mnist.test_labels, base.mean, base.std, config.seed
+    return robustness_if_asked(
+        config.robustness,
+        network,
+        mnist.test_images,
+        mnist.test_labels,
+        base.mean,
+        base.std,
+        config.seed,
     )
 
 

@@ -19,7 +19,14 @@ from numpy.typing import NDArray
 
 from model.data.mnist import SPLITS, data_files, load_mnist, resolve_data_dir, sha256_file
 from model.evaluation.metrics import predict_in_batches
-from model.files import METADATA_KEY, read_npz, read_weight_file, split_groups, unwritable
+from model.files import (
+    METADATA_KEY,
+    UnwritableError,
+    prepare_file,
+    read_npz,
+    read_weight_file,
+    split_groups,
+)
 from model.nn.mlp import MLP
 from model.serving.preprocess import normalize
 from model.training.config import TrainConfig
@@ -33,11 +40,13 @@ class FinetuneError(Exception):
     """Fine-tuning cannot go on; the message says why in one line."""
 
 
-def check_out(path: Path) -> None:
-    """FinetuneError unless a weight file could be written at `path`, checked before any work."""
-    reason = unwritable(path)
-    if reason is not None:
-        raise FinetuneError(reason if not path.is_dir() else f"--out {reason}")
+def check_out(path: Path) -> list[Path]:
+    """FinetuneError unless a weight file can be written at `path` (`prepare_file`: its folder
+    created if missing, and tried), checked before any work; returns the folders created."""
+    try:
+        return prepare_file(path)
+    except UnwritableError as error:
+        raise FinetuneError(f"cannot write --out {path}: {error}") from None
 
 
 # ------------------------------------------------------------------------------ the base file

@@ -332,8 +332,8 @@ def test_every_stated_default_is_the_real_one() -> None:
 
 
 def test_the_weights_defaults_say_where_each_command_looks() -> None:
-    """serve reads $DIGITS_WEIGHTS (app/settings.py) before the shipped file; evaluate and
-    predict take the shipped file."""
+    """serve, evaluate and predict read $DIGITS_WEIGHTS (app/settings.py) before the shipped
+    file."""
     commands = every_command()
     helps = {
         name: expanded_help(commands[name], action)
@@ -343,7 +343,7 @@ def test_the_weights_defaults_say_where_each_command_looks() -> None:
     }
     assert helps["serve"] == "weight file (default: $DIGITS_WEIGHTS, else the shipped weights)"
     assert Settings.from_env({"DIGITS_WEIGHTS": "/x/w.npz"}).weights == Path("/x/w.npz")
-    assert helps["evaluate"] == helps["predict"] == "weight file (default: the shipped weights)"
+    assert helps["evaluate"] == helps["predict"] == helps["serve"]
 
 
 def not_weight_files(folder: Path) -> dict[str, Path]:
@@ -494,3 +494,201 @@ def test_serve_warns_when_the_verdict_was_fitted_on_another_network(
     monkeypatch.delenv("DIGITS_WEIGHTS")
     assert main(["serve", "--port", "0"]) == 0  # the shipped file: no warning
     assert "verdict" not in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ a new user's defects (#18)
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--out", "/proc/x.npz"], "cannot write --out /proc/x.npz: the folder /proc does not"),
+        (["--plot", "/dev/null/x"], "cannot write --plot /dev/null/x: /dev/null is a file"),
+    ],
+)
+def test_train_refuses_outputs_it_cannot_write_in_one_line_from_the_shell(
+    flags: list[str], words: str, tmp_path: Path
+) -> None:
+    out = ["--out", str(tmp_path / "w.npz")] if "--out" not in flags else []
+    result = run_cli("train", "--data", str(SAMPLE_DIR), "--val-size", "500", *out, *flags)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"digits train: {words}")
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""  # refused before the config or the data is even printed
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_names_the_folder_it_creates_for_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "new" / "w.npz"
+    # No MNIST there: the run fails after the check, and takes the empty folder away again.
+    assert main(["train", "--out", str(out), "--data", str(tmp_path / "nowhere")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"digits train: created the folder {tmp_path / 'new'} for --out\n")
+    assert not (tmp_path / "new").exists()
+
+
+def test_train_without_robustness_scores_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "w.npz"
+    flags = ["--data", str(SAMPLE_DIR), "--out", str(out), "--limit", "300", "--val-size", "100"]
+    flags += ["--epochs", "1", "--hidden", "16", "--dropout", "0", "--robustness", "false"]
+    assert main(["train", *flags]) == 0
+    assert "robustness on the test set" not in capsys.readouterr().out
+    metadata = read_weight_file(out).metadata
+    assert "robustness" not in metadata
+    assert metadata["config"]["robustness"] is False
+
+
+def test_train_help_offers_robustness_like_other_booleans(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["train", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--robustness BOOL" in text
+    assert "--augment BOOL" in text
+    assert main(["train", "--robustness", "maybe"]) == 2
+    assert "expected true or false, got 'maybe'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_finetune_refuses_an_out_it_cannot_write_before_reading_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DIGITS_WEIGHTS", raising=False)
+    # No store there: reading it would fail with exit 1; --out is refused first, with 2.
+    missing = str(tmp_path / "none.sqlite3")
+    assert main(["finetune", "--out", "/proc/t.npz", "--database", missing]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("digits finetune: cannot write --out /proc/t.npz: the folder /proc")
+    assert err.count("\n") == 1
+
+
+def test_finetune_names_the_folder_it_creates_and_removes_it_if_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DIGITS_WEIGHTS", raising=False)
+    out = tmp_path / "new" / "t.npz"
+    missing = str(tmp_path / "none.sqlite3")
+    assert main(["finetune", "--out", str(out), "--database", missing]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"digits finetune: created the folder {tmp_path / 'new'} for --out\n")
+    assert "there is no database file there" in err
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_evaluate_and_predict_read_digits_weights_as_serve_does(
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    image = tmp_path / "d.png"
+    Image.fromarray(255 - load_mnist(SAMPLE_DIR, "test")[0][0]).save(image)
+    flags = {"evaluate": ["--data", str(SAMPLE_DIR), "--json"], "predict": [str(image)]}[command]
+    moved = tmp_path / "env.npz"
+    shutil.copyfile(SHIPPED_WEIGHTS, moved)
+    text = tmp_path / "text.npz"
+    text.write_text("these are not weights\n")
+
+    monkeypatch.setenv("DIGITS_WEIGHTS", str(text))
+    assert main([command, *flags]) == 2  # the variable's file is the one read
+    assert f"not a digits weight file: {text}" in capsys.readouterr().err
+    assert main([command, "--weights", str(moved), *flags]) == 0  # --weights wins
+    capsys.readouterr()
+    monkeypatch.setenv("DIGITS_WEIGHTS", str(moved))
+    assert main([command, *flags]) == 0
+    if command == "evaluate":
+        assert json.loads(capsys.readouterr().out)["weights"] == str(moved)
+    monkeypatch.setenv("DIGITS_WEIGHTS", "")  # empty: unset, as serve takes it
+    assert main([command, *flags]) == 0
+
+
+def test_a_bad_digits_variable_is_a_usage_error_for_evaluate(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DIGITS_MAX_BODY_BYTES", "lots")  # read as serve and finetune read it
+    assert main(["evaluate", "--data", str(SAMPLE_DIR)]) == 2
+    assert "DIGITS_MAX_BODY_BYTES must be an integer" in capsys.readouterr().err
+
+
+def required_flags(command: str) -> list[str]:
+    """Just what `command` needs to get as far as its unknown flags."""
+    return {"predict": ["x.png"], "finetune": ["--out", "t.npz"]}.get(command, [])
+
+
+@pytest.mark.parametrize("command", list(build_parser()[1]))
+def test_an_unknown_flag_prints_its_commands_usage(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, *required_flags(command), "--nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: digits {command} ")
+    assert err.endswith(f"digits {command}: error: unrecognized arguments: --nope\n")
+
+
+def test_an_unknown_top_level_flag_prints_the_top_level_usage(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: digits [-h] [-V] COMMAND ...")
+    assert "unrecognized arguments: --nope" in err
+
+
+def test_train_seed_must_be_non_negative(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--seed", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: digits train")
+    assert err.endswith("digits train: error: --seed must be non-negative\n")
+
+
+def test_train_hidden_must_name_a_size(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--hidden", ""]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("digits train: error: --hidden needs at least one size\n")
+    assert "dropout" not in err.splitlines()[-1]
+
+
+@pytest.mark.parametrize("timeout", ["-1", "0", "nan"])
+def test_download_refuses_a_timeout_that_is_not_positive(
+    timeout: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["download", "--dir", str(tmp_path / "cache"), "--timeout", timeout]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: digits download")
+    assert "--timeout must be a positive number of seconds" in err
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_failed_download_leaves_no_empty_folder_it_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setattr(download, "MIRRORS", (unreachable_mirror(),))
+    monkeypatch.setattr(download, "CHECKSUMS", CHECKSUMS)
+    dest = tmp_path / "new" / "cache"
+    assert main(["download", "--dir", str(dest), "--timeout", "5"]) == 1
+    assert "could not download" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    kept = tmp_path / "kept"  # a folder the user had stays, even empty
+    kept.mkdir()
+    assert main(["download", "--dir", str(kept), "--timeout", "5"]) == 1
+    assert kept.is_dir()
+
+
+def test_predict_help_names_every_format_it_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from model.serving.preprocess import ALLOWED_FORMATS
+
+    assert main(["predict", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split()).lower()
+    assert all(name.lower() in text for name in ALLOWED_FORMATS)
+    digit = tmp_path / "d.tiff"  # and TIFF is read indeed
+    Image.fromarray(255 - load_mnist(SAMPLE_DIR, "test")[0][0]).resize((140, 140)).save(digit)
+    assert main(["predict", "--weights", str(SHIPPED_WEIGHTS), str(digit)]) == 0
+    assert capsys.readouterr().out.startswith(f"{digit}: ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,13 +15,18 @@ from PIL import Image
 from model.files import (
     CHECKPOINT_FORMAT,
     METADATA_KEY,
+    UnwritableError,
     WeightFileError,
     arrays_checksum,
     atomic_write_npz,
     encode_metadata,
     load_checkpoint,
     load_weights,
+    make_folders,
+    prepare_file,
+    prepare_folder,
     read_weight_file,
+    remove_empty_folders,
     round_to_storage,
     save_checkpoint,
     save_group,
@@ -418,3 +424,53 @@ def test_save_weights_carries_groups_as_stored_in_the_same_write(tmp_path: Path)
     for bad in ("", "a/b", "shapes"):
         with pytest.raises(WeightFileError, match="cannot name a group"):
             save_weights(tmp_path / "x.npz", MLP([784, 4, 10]), {}, groups={bad: group})
+
+
+# ------------------------------------------------------------------ before writing (#18)
+def test_prepare_file_creates_missing_folders_and_leaves_no_probe(tmp_path: Path) -> None:
+    target = tmp_path / "runs" / "a" / "w.npz"
+    assert prepare_file(target) == [tmp_path / "runs", tmp_path / "runs" / "a"]
+    assert (tmp_path / "runs" / "a").is_dir()
+    assert list((tmp_path / "runs").rglob("*")) == [tmp_path / "runs" / "a"]  # no probe left
+    assert prepare_file(target) == []  # nothing created the second time
+
+
+def test_prepare_file_refuses_a_folder_a_device_and_a_file_in_the_way(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("in the way")
+    with pytest.raises(UnwritableError, match="is a folder; name the file to write"):
+        prepare_file(tmp_path)
+    with pytest.raises(UnwritableError, match="a-file is a file, not a folder"):
+        prepare_file(tmp_path / "a-file" / "deeper" / "w.npz")
+    assert not (tmp_path / "a-file" / "deeper").exists()
+    if Path("/dev/null").exists():
+        with pytest.raises(UnwritableError, match="/dev/null is not a regular file"):
+            prepare_file(Path("/dev/null"))
+
+
+def test_a_folder_that_refuses_new_files_is_found_and_the_folders_made_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a read-only mount, or a folder root cannot write either: only trying tells."""
+
+    def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(UnwritableError, match=r"does not accept new files \(Permission denied\)"):
+        prepare_folder(tmp_path / "new" / "curves")
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_proc_is_found_unwritable_even_for_root() -> None:
+    with pytest.raises(UnwritableError, match="/proc does not accept new files"):
+        prepare_file(Path("/proc/x.npz"))
+
+
+def test_remove_empty_folders_keeps_what_is_not_empty(tmp_path: Path) -> None:
+    created = make_folders(tmp_path / "a" / "b" / "c")
+    assert created == [tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"]
+    (tmp_path / "a" / "keep.txt").write_text("a file")
+    remove_empty_folders(created)
+    assert not (tmp_path / "a" / "b").exists()
+    assert (tmp_path / "a" / "keep.txt").is_file()

@@ -37,6 +37,7 @@ def quiet(_: str) -> None:
 def test_smoke_training_reaches_sane_accuracy(tmp_path: Path) -> None:
     config = small_config(tmp_path, epochs=4, hidden=(128,), dropout=(0.0, 0.0), plot=str(tmp_path))
     metadata = train(config, log=quiet)
+    assert "clean (recipe)" in metadata["robustness"]  # scored by default
     assert metadata["metrics"]["val_accuracy"] > 0.85
     assert metadata["metrics"]["test_accuracy"] > 0.85  # 1,700 training digits only
     assert len(metadata["history"]) == 4
@@ -163,6 +164,11 @@ def test_learning_rate_schedules() -> None:
 def test_config_validation_messages() -> None:
     with pytest.raises(ValueError, match="dropout rates"):
         TrainConfig(hidden=(10, 10), dropout=(0.1, 0.2))
+    with pytest.raises(ValueError, match=r"^--seed must be non-negative$"):
+        TrainConfig(seed=-1)
+    # Not the dropout count, which an empty --hidden puts out of step.
+    with pytest.raises(ValueError, match=r"^--hidden needs at least one size$"):
+        TrainConfig(hidden=())
     assert TrainConfig(hidden=(8, 8, 8), dropout=(0.25,)).dropout == (0.25,) * 4
     with pytest.raises(SystemExit):
         parse_args(["--optimizer", "rmsprop"])
@@ -174,3 +180,77 @@ def test_pixel_statistics_match_the_direct_formula() -> None:
     scaled = images / 255.0
     assert mean == pytest.approx(scaled.mean(), rel=1e-12)
     assert std == pytest.approx(scaled.std(), rel=1e-12)
+
+
+# ------------------------------------------------------------------ outputs and robustness (#18)
+def test_without_robustness_no_report_is_scored_or_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("robustness was scored")
+
+    monkeypatch.setattr(train_module, "robustness_report", never)
+    lines: list[str] = []
+    metadata = train(small_config(tmp_path, epochs=1, robustness=False), log=lines.append)
+    assert "robustness" not in metadata
+    assert "robustness" not in load_weights(tmp_path / "out.npz")[1]
+    assert metadata["config"]["robustness"] is False
+    assert not [line for line in lines if line.startswith("robustness")]
+
+
+def test_robustness_may_change_when_resuming() -> None:
+    assert parse_args(["--resume", "x.ckpt.npz", "--robustness", "false"]).robustness is False
+    assert parse_args([]).robustness is True
+
+
+def unwritable_outputs(tmp_path: Path) -> dict[str, list[str]]:
+    """Flags naming outputs that cannot be written, each with the words that must say why."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    cases = {
+        "--out": ["--out", str(blocker / "w.npz")],
+        "--checkpoint": ["--out", str(tmp_path / "w.npz"), "--checkpoint", str(blocker / "c")],
+        "--plot": ["--out", str(tmp_path / "w.npz"), "--plot", str(blocker / "curves")],
+    }
+    if Path("/proc/self").is_dir():  # refuses new files even to root
+        cases["--out /proc"] = ["--out", "/proc/w.npz"]
+    return cases
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --data names no MNIST at all: the check must come before the data is even looked for.
+    for name, flags in unwritable_outputs(tmp_path).items():
+        assert main(["--data", str(tmp_path / "nowhere"), *flags]) == 2, name
+        err = capsys.readouterr().err
+        flag = name.split()[0]
+        assert err.startswith(f"digits train: cannot write {flag} "), err
+        assert err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing created
+
+
+def test_missing_output_folders_are_created_and_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "runs" / "a" / "w.npz"
+    flags = ["--out", str(out), "--plot", str(tmp_path / "curves"), "--limit", "300"]
+    flags += ["--val-size", "100", "--epochs", "1", "--hidden", "16", "--dropout", "0"]
+    flags += ["--robustness", "false"]
+    assert main(["--data", str(SAMPLE_DIR), *flags]) == 0
+    err = capsys.readouterr().err
+    assert f"digits train: created the folder {tmp_path / 'runs' / 'a'} for --out\n" in err
+    assert f"digits train: created the folder {tmp_path / 'curves'} for --plot\n" in err
+    assert out.is_file()
+    assert (tmp_path / "curves" / "loss.svg").is_file()
+
+
+def test_a_failed_run_removes_the_empty_folders_it_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "runs" / "w.npz"
+    assert main(["--data", str(tmp_path / "nowhere"), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"created the folder {tmp_path / 'runs'} for --out" in err
+    assert "digits download" in err
+    assert not (tmp_path / "runs").exists()
