@@ -159,7 +159,10 @@ class TrainConfig:
             "choices": STORAGE_DTYPES,
         },
     )
-    seed: int = field(default=0, metadata={"help": "same seed, same model, bit for bit"})
+    seed: int = field(
+        default=0,
+        metadata={"help": "same seed, same model, bit for bit (with the same BLAS thread count)"},
+    )
     val_size: int = field(
         default=5000,
         metadata={"help": "held out from the TRAINING set to pick the best epoch"},
