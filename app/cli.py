@@ -72,7 +72,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn  # the web server, only for this command
 
     from app.server import NoDelayH11Protocol
-    from app.settings import Settings
+    from app.settings import Settings, unknown_variables
 
     if args.weights is not None:
         os.environ["DIGITS_WEIGHTS"] = str(args.weights.resolve())
@@ -83,6 +83,8 @@ def run_serve(args: argparse.Namespace) -> int:
     except (WeightFileError, ValueError) as error:
         print(f"digits serve: {error}", file=sys.stderr)
         return 2
+    for line in unknown_variables():
+        print(f"digits serve: {line}", file=sys.stderr)
     if not predictor.verdict_fits_network:
         print(
             f"digits serve: the verdict classifier in {settings.weights.name} was fitted on "

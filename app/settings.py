@@ -8,6 +8,7 @@ reader in `ENV_READERS`.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import typing
 from collections.abc import Callable
@@ -58,6 +59,24 @@ FIELD_CHECKS: dict[str, Callable[[object], None]] = {
     "database": lambda value: check_database(str(value)),
     "max_attack_epsilon": _at_most_255,
 }
+
+
+# DIGITS_* variables that are not server settings: the MNIST folder of the CLI and training
+# (model/data/mnist.py), and the PostgreSQL server of the store's tests.
+OTHER_VARIABLES = frozenset({"DIGITS_DATA", "DIGITS_TEST_POSTGRES"})
+
+
+def unknown_variables(environ: typing.Mapping[str, str] | None = None) -> list[str]:
+    """One line for each DIGITS_* variable that sets nothing (a typo is otherwise silent),
+    naming the setting it most looks like, if any."""
+    environ = os.environ if environ is None else environ
+    known = {ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)} | OTHER_VARIABLES
+    lines = []
+    for name in sorted(v for v in environ if v.startswith(ENV_PREFIX) and v not in known):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"{name} is not a setting{hint}; it is ignored")
+    return lines
 
 
 def default_database() -> str:

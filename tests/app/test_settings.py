@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.main import create_app, create_app_from_env
-from app.settings import Settings
+from app.settings import Settings, unknown_variables
 from model.serving.preprocess import ImageLimits
 from tests.conftest import SHIPPED_WEIGHTS
 
@@ -212,3 +212,16 @@ def test_bad_environment_stops_the_app_before_it_serves(monkeypatch: pytest.Monk
     monkeypatch.setenv("DIGITS_MAX_BODY_BYTES", "lots")
     with pytest.raises(ValueError, match="DIGITS_MAX_BODY_BYTES"):
         create_app_from_env()
+
+
+def test_a_digits_variable_that_sets_nothing_is_named_with_a_guess() -> None:
+    lines = unknown_variables(
+        {"DIGITS_MAX_BODY_BYTE": "5", "DIGITS_DATA": "/d", "DIGITS_WEIGHTS": "w", "PATH": "/bin"}
+    )
+    assert lines == [
+        "DIGITS_MAX_BODY_BYTE is not a setting (did you mean DIGITS_MAX_BODY_BYTES?); "
+        "it is ignored"
+    ]
+    assert unknown_variables({"DIGITS_ZZZZZZZZZZ": "1"}) == [
+        "DIGITS_ZZZZZZZZZZ is not a setting; it is ignored"
+    ]
