@@ -103,7 +103,7 @@ def main() -> int:
         )
     else:
         print(f"weights {args.weights}, {args.writers} writers, seed {args.seed}, {timing}")
-        print(format_numbers_report(report))
+        print(format_numbers_report(report, args.writers))
         print(
             f"/api/number vs in-process: {mismatches} of {2 * len(sample)} answers differ "
             "(with and without strokes)"

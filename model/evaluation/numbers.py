@@ -180,12 +180,13 @@ def read_numbers(
     return readings
 
 
-def format_numbers_report(report: NumbersReport) -> str:
-    """A table: one row per method, exact-number accuracy overall and for each length."""
+def format_numbers_report(report: NumbersReport, whose: str = "held-out") -> str:
+    """A table: one row per method, exact-number accuracy overall and for each length; `whose`
+    names the writers ("held-out" or "training")."""
     lengths = sorted(next(iter(report.by_length.values())))
     head = f"{'method':<18} {'all':>6}  " + "  ".join(f"{n:>5}" for n in lengths)
     lines = [
-        f"{report.numbers} numbers ({len(lengths)} lengths) by {report.writers} held-out writers: "
+        f"{report.numbers} numbers ({len(lengths)} lengths) by {report.writers} {whose} writers: "
         "share read exactly, by number of digits",
         head,
     ]

@@ -134,6 +134,16 @@ CONFIDENT_PIECE = 0.9
 # share read exactly (91.4% with strokes, 87.6% from the image alone, against 91.3% and 88.0%
 # without the rule); 1.3 loses 1.3 points from the image alone, no limit 1.9.
 SYMBOL_WIDTH = 1.0
+# A drawing whose every piece is a dot, at most this many brush widths across (a round dab is
+# 2.5: atoms.brush_width takes area over half the outline), has no digit in it: "..." or ":"
+# would otherwise read "000" and "00", the line height being a dot's. One dot among digits is
+# left to the other rules (a full stop after a number is short, and so not a digit).
+DOT_SIZE = 3.0
+# A piece more than this many line heights tall is not a digit of the line: a column of dots
+# (the line height is then a dot's) or marks stacked far above one another. A digit written
+# taller than its neighbours sets the line height itself when they are under 40% of it
+# (atoms.line_height), and stays under this when they are not.
+TALL_PIECE = 3.0
 
 
 def verdict_of(prediction: Prediction, alone: bool = False) -> str:
@@ -283,10 +293,12 @@ def choose_pieces(
     pieces = shortest_path([*kept, *refused], len(found.atoms))
     verdicts = [
         NOT_A_DIGIT
-        if any(piece is r for r in refused)
+        if any(piece is r for r in refused) or _height(found, piece) > TALL_PIECE
         else verdict_of(piece.prediction, len(pieces) == 1 or _short(found, piece, costs))
         for piece in pieces
     ]
+    if pieces and all(_dot(found, piece) for piece in pieces):
+        verdicts = [NOT_A_DIGIT] * len(pieces)
     digits = [p.prediction.digit for p, v in zip(pieces, verdicts, strict=True) if v == "digit"]
     return NumberReading(
         pieces=pieces,
@@ -306,11 +318,25 @@ def _width(found: Atoms, group: tuple[int, int]) -> float:
     return (max(a.right for a in atoms) - min(a.left for a in atoms)) / found.line_height
 
 
+def _height(found: Atoms, piece: Candidate) -> float:
+    """A piece's height, in line heights."""
+    atoms = found.atoms[piece.first : piece.last]
+    return (max(a.bottom for a in atoms) - min(a.top for a in atoms)) / found.line_height
+
+
+def _dot(found: Atoms, piece: Candidate) -> bool:
+    """Whether a piece is only dabs of the pen: atoms at most DOT_SIZE brush widths tall and
+    wide, from blobs no two of which touch (a digit dabbed in touching strokes is not dots)."""
+    atoms = found.atoms[piece.first : piece.last]
+    if any(max(a.mask.shape) > DOT_SIZE * found.brush for a in atoms):
+        return False
+    blobs = sorted({a.blob for a in atoms})
+    return not any((a, b) in found.touching for a in blobs for b in blobs if a < b)
+
+
 def _short(found: Atoms, piece: Candidate, costs: Costs) -> bool:
     """Whether a piece is shorter than `costs.short_height` line heights (a dash, a dot)."""
-    atoms = found.atoms[piece.first : piece.last]
-    tall = (max(a.bottom for a in atoms) - min(a.top for a in atoms)) / found.line_height
-    return tall < costs.short_height
+    return _height(found, piece) < costs.short_height
 
 
 def _overlap(a: Candidate, b: Candidate) -> bool:

@@ -311,6 +311,57 @@ def test_one_piece_of_ink_that_is_not_a_digit_is_not_a_number(
     assert y0 < 140 < y1
 
 
+DOTS = {
+    "an ellipsis": [[(300.0 + 60 * i, 140.0)] for i in range(3)],
+    "a colon": [[(420.0, 100.0)], [(420.0, 180.0)]],
+    "five dots, far apart": [[(200.0 + 100 * i, 140.0)] for i in range(5)],
+    "a grid of dots": [[(60.0 + 60 * i, 50.0 + 60 * j)] for i in range(12) for j in range(4)],
+}
+
+
+@pytest.mark.parametrize("pen", [8, 20, 40])
+@pytest.mark.parametrize("shape", sorted(DOTS))
+def test_dots_alone_are_not_a_number(predictor: Predictor, shape: str, pen: int) -> None:
+    # The line height is then a dot's, and a round dab reads "0" at 0.92.
+    reading = read_number(predictor, pad_ink(DOTS[shape], pen=pen))
+    assert reading.number == ""
+    assert reading.verdict == "not_a_number"
+    assert set(reading.verdicts) == {"not_a_digit"}
+
+
+@WITH_AND_WITHOUT_STROKES
+def test_a_one_dabbed_in_touching_dots_is_still_a_one(
+    predictor: Predictor, use_strokes: bool
+) -> None:
+    # Each dab is a stroke, a dot on its own; together they touch, and make a 1.
+    dabs = [[(420.0, 60.0 + 14 * i)] for i in range(12)]
+    given = [np.asarray(s, dtype=np.float64) for s in dabs] if use_strokes else None
+    assert read_number(predictor, pad_ink(dabs), given).number == "1"
+
+
+def test_a_column_of_square_dots_is_too_tall_to_be_a_digit(predictor: Predictor) -> None:
+    # Squares close together in a column make one piece, four dots tall, which the network
+    # reads at 0.97 as a 3; beside a digit, the line height is the digit's, not a dot's.
+    image = Image.new("L", (840, 280), 255)
+    canvas = ImageDraw.Draw(image)
+    for y in (50, 110, 170, 230):
+        canvas.rectangle((112, y - 8, 128, y + 8), fill=0)
+    encoded = io.BytesIO()
+    image.save(encoded, "PNG")
+    reading = read_number(predictor, ink_map(open_image(encoded.getvalue())))
+    assert reading.verdict == "not_a_number"
+    assert reading.number == ""
+
+
+@WITH_AND_WITHOUT_STROKES
+def test_a_tall_one_beside_small_digits_is_still_read(
+    predictor: Predictor, use_strokes: bool
+) -> None:
+    # Small digits 45% of the 1's height set the line height with it: the 1 is 2.2 lines tall.
+    drawn = draw_number(number_of("123"), gaps=0.3, heights=[220, 100, 100])
+    assert read(predictor, drawn, use_strokes).number == "123"
+
+
 def with_symbol(drawn: Drawn, symbol: list[list[tuple[float, float]]]) -> tuple[
     NDArray[np.float32], list[NDArray[np.float64]]
 ]:  # fmt: skip
