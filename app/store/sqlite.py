@@ -118,8 +118,11 @@ class SQLiteStore(Store):
         return bool(self._execute(query, (name,)).rows[0][0])
 
     def _size_bytes(self) -> int:
+        # Pages in use: deleted rows leave free pages that new rows reuse (the file does not
+        # shrink without VACUUM), so counting the file would keep a full store full for good.
         pages = self._execute("PRAGMA page_count", ()).rows[0][0]
-        return int(pages) * int(self._execute("PRAGMA page_size", ()).rows[0][0])
+        free = self._execute("PRAGMA freelist_count", ()).rows[0][0]
+        return (int(pages) - int(free)) * int(self._execute("PRAGMA page_size", ()).rows[0][0])
 
     def _reason(self, error: Exception) -> str | None:
         if isinstance(error, sqlite3.IntegrityError | sqlite3.ProgrammingError):

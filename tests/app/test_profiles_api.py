@@ -404,6 +404,33 @@ def test_a_database_at_its_size_limit_is_403(
     assert predicted.status_code == 200
 
 
+def test_deleting_examples_makes_room_again_in_a_full_database(
+    predictor: Predictor, database: Path, test_sample: Sample
+) -> None:
+    # Fill a 1 MB store with examples carrying long strokes, then "Forget me": room again, though
+    # the SQLite file keeps its size (its free pages are reused).
+    images, _ = test_sample
+    strokes = [[[float(i % 280), float(j)] for i in range(99)] for j in range(100)]
+    with serving(predictor, database, max_database_mb=1) as tight:
+        profile = new_profile(tight)
+        statuses = []
+        for i in range(40):
+            body = example(images[i % len(images)], 1, profile=profile, strokes=strokes)
+            statuses.append(tight.post("/api/examples", json=body).status_code)
+            if statuses[-1] != 201:
+                break
+        assert statuses[-1] == 403, "the premise: the store filled up"
+        size_when_full = database.stat().st_size
+        assert tight.delete(f"/api/profiles/{profile}").status_code == 204
+        again = tight.post("/api/profiles")
+        assert again.status_code == 201, again.text
+        stored = tight.post(
+            "/api/examples", json=example(images[0], 1, profile=again.json()["profile"])
+        )
+        assert stored.status_code == 201
+    assert database.stat().st_size >= size_when_full // 2  # the file did not have to shrink
+
+
 # ------------------------------------------------------------------------------ a broken store
 def assert_store_unavailable(client: TestClient, detail: str, sample: Sample) -> None:
     """Every store endpoint answers 503 with `detail`; prediction still works."""

@@ -219,8 +219,7 @@ def test_a_digits_variable_that_sets_nothing_is_named_with_a_guess() -> None:
         {"DIGITS_MAX_BODY_BYTE": "5", "DIGITS_DATA": "/d", "DIGITS_WEIGHTS": "w", "PATH": "/bin"}
     )
     assert lines == [
-        "DIGITS_MAX_BODY_BYTE is not a setting (did you mean DIGITS_MAX_BODY_BYTES?); "
-        "it is ignored"
+        "DIGITS_MAX_BODY_BYTE is not a setting (did you mean DIGITS_MAX_BODY_BYTES?); it is ignored"
     ]
     assert unknown_variables({"DIGITS_ZZZZZZZZZZ": "1"}) == [
         "DIGITS_ZZZZZZZZZZ is not a setting; it is ignored"
