@@ -341,7 +341,12 @@ class ExampleInput(ImageInput):
         },
     )
 
-    label: StrictInt = Field(ge=0, le=9, description="The digit the drawing really is.")
+    label: StrictInt | None = Field(
+        default=None,
+        ge=0,
+        le=9,
+        description="The digit the drawing really is. Required, here or as `?label=`.",
+    )
     profile: str | None = profile_field(PROFILE_DESCRIPTION)
     strokes: list[ExampleStroke] | None = Field(
         default=None,

@@ -103,14 +103,19 @@ async def predict(
     summary="Predict many images in one request",
 )
 async def predict_batch(
-    request: Request, predictor: PredictorDep, settings: SettingsDep, cache: PrototypesDep
+    request: Request,
+    predictor: PredictorDep,
+    settings: SettingsDep,
+    cache: PrototypesDep,
+    profile: ProfileQuery = None,
 ) -> BatchResponse:
-    """`{"instances": [item, ...]}`, optionally with a `"profile"` for all of them; answers
-    `{"predictions": [...]}` in the same order."""
+    """`{"instances": [item, ...]}`, optionally with a `"profile"` for all of them (or
+    `?profile=`); answers `{"predictions": [...]}` in the same order."""
     if media_type(request) != "application/json":
         raise HTTPException(415, "send the batch as application/json")
     body = await read_body(request, settings.max_batch_body_bytes)
     batch = parse_json(body, BatchInput)
+    profile = body_or_query("profile", batch.profile, profile)
     if len(batch.instances) > settings.max_batch_items:
         raise HTTPException(
             413, f"{len(batch.instances)} instances; the limit is {settings.max_batch_items}"
@@ -118,10 +123,10 @@ async def predict_batch(
     images = await run_in_threadpool(
         items_to_pixels, batch, settings.image_limits, settings.max_batch_pixels
     )
-    prototypes = await prototypes_for(cache, batch.profile)
+    prototypes = await prototypes_for(cache, profile)
     predictions = await run_in_threadpool(predictor.predict, images, prototypes)
     return BatchResponse.model_construct(
-        predictions=[to_response(p, batch.profile) for p in predictions], profile=batch.profile
+        predictions=[to_response(p, profile) for p in predictions], profile=profile
     )
 
 

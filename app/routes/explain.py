@@ -9,8 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from fastapi.exceptions import HTTPException
+from fastapi import APIRouter, HTTPException, Query, Request
 from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 
@@ -112,26 +111,38 @@ async def adversarial(
     settings: SettingsDep,
     target: Annotated[
         int | None,
-        Query(ge=0, le=9, description="With a raw image body only (JSON carries its own)."),
+        Query(ge=0, le=9, description="For a raw image body; with JSON, the body's `target`."),
     ] = None,
     epsilon: Annotated[
-        int, Query(ge=0, le=255, description="With a raw image body only; see the JSON field.")
-    ] = DEFAULT_ATTACK_EPSILON,
+        int | None,
+        Query(
+            ge=0,
+            le=255,
+            description=f"See the JSON field (default {DEFAULT_ATTACK_EPSILON}).",
+        ),
+    ] = None,
     steps: Annotated[
-        int, Query(ge=1, description="With a raw image body only; see the JSON field.")
-    ] = DEFAULT_ATTACK_STEPS,
+        int | None,
+        Query(ge=1, description=f"See the JSON field (default {DEFAULT_ATTACK_STEPS})."),
+    ] = None,
 ) -> AttackResponse:
     """A targeted iterative gradient-sign attack on the 28x28 input (the image the network sees).
 
     JSON: an `image` or `pixels` as for /api/predict plus `target`, and optionally `epsilon` and
     `steps`. A raw image body (`image/png`, ...) takes them from the query string instead:
-    `POST /api/adversarial?target=3&epsilon=48`. Query parameters are ignored with JSON.
+    `POST /api/adversarial?target=3&epsilon=48`. With JSON, a query value stands in for one the
+    body leaves out (`epsilon`, `steps`), and one that differs from the body's is a 422.
     """
     pixels, item = await read_image_input(request, settings, AttackInput)
     if item is not None:
-        target, epsilon, steps = item.target, item.epsilon, item.steps
-    elif target is None:
+        given = item.model_fields_set
+        target = body_or_query("target", item.target, target)
+        epsilon = body_or_query("epsilon", item.epsilon if "epsilon" in given else None, epsilon)
+        steps = body_or_query("steps", item.steps if "steps" in given else None, steps)
+    if target is None:  # only a raw image body can leave it out: the JSON schema requires it
         raise HTTPException(422, "with a raw image body, give the target as ?target=0..9")
+    epsilon = DEFAULT_ATTACK_EPSILON if epsilon is None else epsilon
+    steps = DEFAULT_ATTACK_STEPS if steps is None else steps
     check_attack_limits(epsilon, steps, settings)
     attack = await run_in_threadpool(targeted_attack, predictor, pixels, target, epsilon, steps)
     return to_attack_response(attack)

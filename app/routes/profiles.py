@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.adaptation import PrototypeCache
 from app.deps import PredictorDep, SettingsDep, StoreDep
+from app.errors import ApiError
 from app.inputs import body_or_query, image_body, read_image_input
 from app.schemas import (
     MAX_PROFILE_ID,
@@ -147,8 +148,14 @@ async def add_example(
         label = body_or_query("label", item.label, label)
         profile = body_or_query("profile", item.profile, profile)
         strokes = item.strokes
-    elif label is None:
-        raise HTTPException(422, "with a raw image body, give the label as ?label=0..9")
+    if label is None:
+        raise ApiError(
+            422,
+            "invalid_input",
+            "with a raw image body, give the label as ?label=0..9"
+            if item is None
+            else 'no label: give "label": 0..9 in the JSON body, or ?label=0..9',
+        )
     digit = predictor.predict([pixels])[0].digit
     example_id, count = await in_store(
         store.add_example, pixels, label, digit, predictor.sha256, profile, strokes

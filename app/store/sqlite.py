@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -86,7 +87,7 @@ class SQLiteStore(Store):
         self._connection = connection
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA secure_delete = ON")
-        connection.execute("PRAGMA journal_mode = WAL").fetchall()
+        _switch_to_wal(connection)
 
     def _disconnect(self) -> None:
         if self._connection is not None:
@@ -178,3 +179,24 @@ def _check_creatable(file: Path) -> None:
                     f"cannot create the database's folder ({error.strerror})"
                 ) from error
             return
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> None:
+    """`PRAGMA journal_mode = WAL`, waiting up to BUSY_SECONDS for other connections.
+
+    Switching a new file's journal takes a lock SQLite does not wait for (the busy timeout is
+    not used), so servers opening an empty database at once got "database is locked". Once the
+    file is in WAL mode the pragma is a no-op that takes no lock.
+    """
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL").fetchall()
+            return
+        except sqlite3.OperationalError as error:
+            code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+            if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)

@@ -430,3 +430,17 @@ def test_model_page_draws_its_curves_once_per_model(client: TestClient) -> None:
     after = pages._training_charts.cache_info()
     assert first == second
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+
+
+def test_an_attack_whose_query_disagrees_with_its_json_body_is_422(
+    client: TestClient, test_sample: Sample
+) -> None:
+    images, _ = test_sample
+    body = {"pixels": images[0].tolist(), "target": 3}
+    clash = client.post("/api/adversarial?target=4", json=body)
+    assert clash.status_code == 422
+    assert "'target' differs" in clash.json()["detail"]
+    assert client.post("/api/adversarial?target=3", json=body).status_code == 200
+    steps = client.post("/api/adversarial?steps=2", json=body)  # the body leaves steps out
+    assert steps.status_code == 200
+    assert steps.json()["steps_taken"] <= 2

@@ -160,6 +160,37 @@ def test_a_json_example_whose_query_disagrees_with_its_body_is_422(
     assert api.get(f"/api/profiles/{other}").json()["examples"] == 0
 
 
+def test_a_json_example_takes_its_label_from_the_query_when_the_body_has_none(
+    api: TestClient, test_sample: Sample
+) -> None:
+    images, _ = test_sample
+    body = {"pixels": images[0].tolist()}
+    stored = api.post("/api/examples?label=3", json=body)
+    assert stored.status_code == 201, stored.text
+    assert [e.label for e in store_of(api).all_examples()] == [3]
+    missing = api.post("/api/examples", json=body)
+    assert missing.status_code == 422
+    assert (
+        missing.json()["detail"] == 'no label: give "label": 0..9 in the JSON body, or ?label=0..9'
+    )
+
+
+def test_a_batch_takes_its_profile_from_the_query_too(api: TestClient, test_sample: Sample) -> None:
+    images, _ = test_sample
+    body = {"instances": [{"image": data_url(canvas_png(images[0]))}]}
+    profile = new_profile(api)
+    read = api.post(f"/api/predict/batch?profile={profile}", json=body)
+    assert read.status_code == 200
+    assert read.json()["profile"] == profile
+    assert (
+        api.post("/api/predict/batch?profile=AAAAAAAAAAAAAAAAAAAAAA", json=body).status_code == 404
+    )
+    clash = api.post(
+        f"/api/predict/batch?profile={profile}", json={**body, "profile": new_profile(api)}
+    )
+    assert clash.status_code == 422
+
+
 @pytest.mark.parametrize("path", ["/api/predict", "/api/number", "/api/explain"])
 def test_reading_routes_honour_a_query_profile_with_a_json_body(
     api: TestClient, test_sample: Sample, path: str
