@@ -244,6 +244,19 @@ def parse_json(body: bytes, model: type[BaseModel]) -> Any:
 ValueT = TypeVar("ValueT")
 
 
+def single_query_values(request: Request) -> None:
+    """A query parameter the route reads, given twice, is a 422 (an app-wide dependency):
+    FastAPI would silently take one of them, and `?profile=a&profile=b` could store an example
+    in the wrong profile. Parameters the route does not read are left alone."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    read = {param.alias for param in getattr(dependant, "query_params", [])}
+    names = [name for name, _ in request.query_params.multi_items() if name in read]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        given = ", ".join(f"?{name}=" for name in repeated)
+        raise ApiError(422, "invalid_input", f"{given} given more than once; give each once")
+
+
 def body_or_query(name: str, in_body: ValueT | None, in_query: ValueT | None) -> ValueT | None:
     """A field a JSON body carries and the query string may carry too (`profile`, `label`).
 

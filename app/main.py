@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -19,6 +19,8 @@ from starlette.routing import compile_path
 from app.adaptation import PrototypeCache
 from app.blas import set_blas_threads
 from app.errors import error_code
+from app.head import HeadAsGetMiddleware
+from app.inputs import single_query_values
 from app.routes import api, explain, number, pages, profiles
 from app.security import SecurityHeadersMiddleware, security_headers
 from app.settings import Settings
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
         # under the strict CSP; FastAPI's would load it from a CDN. No ReDoc.
         docs_url=None,
         redoc_url=None,
+        dependencies=[Depends(single_query_values)],
     )
     app.state.settings = settings
     app.state.templates = Jinja2Templates(directory=resource_dir("templates", APP_DIR))
@@ -66,6 +69,7 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     app.include_router(pages.router)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(405, _method_not_allowed)

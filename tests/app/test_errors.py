@@ -211,3 +211,35 @@ def test_image_jpg_reaches_every_image_route(client: TestClient, test_sample: Sa
     # A data URL of that type was already fine; it still is.
     url = "data:image/jpg;base64," + base64.b64encode(jpeg(images[0])).decode()
     assert client.post("/api/predict", json={"image": url}).json()["digit"] == labels[0]
+
+
+@pytest.mark.parametrize("path", ["/api/model", "/api/model/report", "/healthz", "/model"])
+def test_head_answers_like_get_without_a_body(client: TestClient, path: str) -> None:
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.headers["content-length"] == got.headers["content-length"]
+    assert head.content == b""
+
+
+def test_head_on_a_path_without_get_is_405(client: TestClient) -> None:
+    response = client.head("/api/predict")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [("/api/predict", "profile=a&profile=b"), ("/api/adversarial", "target=1&target=2")],
+)
+def test_a_query_parameter_the_route_reads_given_twice_is_422(
+    client: TestClient, path: str, query: str
+) -> None:
+    body = {"pixels": [0] * 784, "target": 1}
+    response = client.post(f"{path}?{query}", json=body)
+    assert response.status_code == 422
+    assert "given more than once" in response.json()["detail"]
+
+
+def test_a_repeated_query_parameter_no_route_reads_is_left_alone(client: TestClient) -> None:
+    assert client.get("/api/model?utm=1&utm=2").status_code == 200
+    assert client.get("/?utm=1&utm=2").status_code == 200
