@@ -72,7 +72,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn  # the web server, only for this command
 
     from app.server import NoDelayH11Protocol
-    from app.settings import Settings, unknown_variables
+    from app.settings import Settings
 
     if args.weights is not None:
         os.environ["DIGITS_WEIGHTS"] = str(args.weights.resolve())
@@ -83,8 +83,6 @@ def run_serve(args: argparse.Namespace) -> int:
     except (WeightFileError, ValueError) as error:
         print(f"digits serve: {error}", file=sys.stderr)
         return 2
-    for line in unknown_variables():
-        print(f"digits serve: {line}", file=sys.stderr)
     if not predictor.verdict_fits_network:
         print(
             f"digits serve: the verdict classifier in {settings.weights.name} was fitted on "
@@ -235,10 +233,20 @@ def _finetune(args: argparse.Namespace, config: finetune.FinetuneConfig, setting
 def _stored_examples(database: str, settings: Settings) -> StoredSet:
     """Every example in the store as arrays; StoreUnavailableError if it cannot be read (a
     SQLite file that does not exist is not created: there is nothing in it)."""
-    from app.store import StoreUnavailableError, describe_database, is_postgres_url, open_store
+    from app.store import (
+        StoreUnavailableError,
+        check_database,
+        describe_database,
+        open_store,
+        sqlite_file,
+    )
 
-    sqlite_file = not (is_postgres_url(database) or database.startswith("file:"))
-    if sqlite_file and not Path(database).expanduser().is_file():
+    try:
+        check_database(database)
+    except ValueError as error:
+        raise StoreUnavailableError(str(error)) from None
+    path = sqlite_file(database)
+    if path is not None and not Path(path).expanduser().is_file():
         raise StoreUnavailableError("there is no database file there")
     store = open_store(database, settings.store_limits)
     try:
@@ -557,6 +565,10 @@ def _run(argv: Sequence[str] | None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
+        from app.settings import unknown_variables
+
+        for line in unknown_variables():  # a typo'd DIGITS_* variable would otherwise be silent
+            print(f"digits {args.command}: {line}", file=sys.stderr)
         try:
             code: int = args.run(args)
         except UsageError as error:

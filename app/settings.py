@@ -72,9 +72,11 @@ def unknown_variables(environ: typing.Mapping[str, str] | None = None) -> list[s
     environ = os.environ if environ is None else environ
     known = {ENV_PREFIX + f.name.upper() for f in dataclasses.fields(Settings)} | OTHER_VARIABLES
     lines = []
+    # Compared without the shared prefix, which would make every name look alike.
+    suffixes = sorted(name.removeprefix(ENV_PREFIX) for name in known)
     for name in sorted(v for v in environ if v.startswith(ENV_PREFIX) and v not in known):
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
+        close = difflib.get_close_matches(name.removeprefix(ENV_PREFIX), suffixes, n=1, cutoff=0.75)
+        hint = f" (did you mean {ENV_PREFIX}{close[0]}?)" if close else ""
         lines.append(f"{name} is not a setting{hint}; it is ignored")
     return lines
 

@@ -38,6 +38,7 @@ __all__ = [
     "describe_database",
     "is_postgres_url",
     "open_store",
+    "sqlite_file",
 ]
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -67,6 +68,16 @@ def check_database(database: str) -> None:
     )
 
 
+def sqlite_file(database: str) -> str | None:
+    """The SQLite file path `database` names (a path or a `sqlite:///` URL), or None for a
+    `file:` URI, a PostgreSQL URL or any other URL."""
+    if database.lower().startswith(SQLITE_URL):
+        return database[len(SQLITE_URL) :]
+    if URL_SCHEME.match(database) or database.startswith("file:"):
+        return None
+    return database
+
+
 def open_store(database: str, limits: StoreLimits) -> Store:
     """The store for `database` (a SQLite path, `file:` URI or `sqlite:///` URL, or a PostgreSQL
     URL); opened, created and migrated on first use, never here. Any other URL gives a store
@@ -75,10 +86,9 @@ def open_store(database: str, limits: StoreLimits) -> Store:
         check_database(database)
     except ValueError as error:
         return UnavailableStore(str(error), limits)
-    if database.lower().startswith(SQLITE_URL):
-        return SQLiteStore(database[len(SQLITE_URL) :], limits)
-    if not is_postgres_url(database):
-        return SQLiteStore(database, limits)
+    path = sqlite_file(database)
+    if path is not None or not is_postgres_url(database):  # a file path, or a `file:` URI
+        return SQLiteStore(database if path is None else path, limits)
     try:
         from app.store.postgres import PostgresStore  # psycopg: the optional `postgres` extra
     except ImportError:
@@ -91,7 +101,7 @@ def open_store(database: str, limits: StoreLimits) -> Store:
 
 def describe_database(database: str) -> str:
     """`database` for a log line: a URL without its password."""
-    if not is_postgres_url(database):
+    if not URL_SCHEME.match(database):
         return database
     parts = urlsplit(database)
     netloc = parts.netloc

@@ -211,6 +211,20 @@ def test_predict_reads_image_files(tmp_path: Path, capsys: pytest.CaptureFixture
     assert [line["digit"] for line in lines] == labels[:3].tolist()
 
 
+def test_a_typo_in_a_digits_variable_is_named_by_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIGITS_WEIGHT", str(tmp_path / "mine.npz"))  # DIGITS_WEIGHTS meant
+    images, _ = load_mnist(SAMPLE_DIR, "test")
+    path = tmp_path / "d.png"
+    Image.fromarray(255 - images[0]).save(path)
+    assert main(["predict", str(path)]) == 0
+    assert capsys.readouterr().err == (
+        "digits predict: DIGITS_WEIGHT is not a setting (did you mean DIGITS_WEIGHTS?); "
+        "it is ignored\n"
+    )
+
+
 def test_predict_reports_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "x.png"
     bad.write_bytes(b"nope")

@@ -109,6 +109,25 @@ def test_a_missing_store_is_not_created(
     assert not (isolated / "data-home").exists()
 
 
+def test_another_database_url_is_named_as_unsupported(
+    base: Path, isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = isolated / "t.npz"
+    assert main(finetune_flags(base, out, "--database", "mysql://u:secret@h/d")) == 1
+    err = capsys.readouterr().err
+    assert "unsupported database URL scheme 'mysql://'" in err
+    assert "secret" not in err
+    assert not out.exists()
+
+
+def test_a_sqlite_url_names_the_file(
+    base: Path, isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = isolated / "none.sqlite3"
+    assert main(finetune_flags(base, isolated / "t.npz", "--database", f"sqlite:///{missing}")) == 1
+    assert "there is no database file there" in capsys.readouterr().err
+
+
 def test_an_unreachable_postgres_is_named_without_its_password(
     base: Path, isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -224,3 +224,6 @@ def test_a_digits_variable_that_sets_nothing_is_named_with_a_guess() -> None:
     assert unknown_variables({"DIGITS_ZZZZZZZZZZ": "1"}) == [
         "DIGITS_ZZZZZZZZZZ is not a setting; it is ignored"
     ]
+    # The shared prefix is not a likeness: DIGITS_FOO looks like nothing.
+    assert unknown_variables({"DIGITS_FOO": "1"}) == ["DIGITS_FOO is not a setting; it is ignored"]
+    assert "did you mean DIGITS_WEIGHTS?" in unknown_variables({"DIGITS_WEIGHT": "w"})[0]
