@@ -13,7 +13,8 @@ import {
 } from "./api.js";
 import { withArticle } from "./numbers.js";
 
-// A profile is a random id from POST /api/profiles, kept in this browser only. Examples go to
+// A profile is a random id from POST /api/profiles, kept in this browser only, one for all its
+// tabs: localStorage is the one place the id lives, read again at each use. Examples go to
 // POST /api/examples with it; GET /api/profiles/{id} counts them per digit; DELETE removes the
 // profile and its examples. The server answers 404 for an id it does not know (deleted, or
 // another server's), 503 when it cannot store anything: prediction goes on regardless.
@@ -29,27 +30,59 @@ const STORE_DOWN =
 
 const isProfileId = (value) => typeof value === "string" && PROFILE_ID.test(value);
 
-/** The stored profile id, or null (also when the browser refuses storage). A stored value that
-    cannot be an id is dropped, so it is never sent and never comes back. */
-function storedId() {
+/** What this browser stores as its profile id: the id, null when there is none, or undefined
+    when the browser refuses storage. A stored value that cannot be an id is dropped, so it is
+    never sent and never comes back. */
+function readStored() {
   let id = null;
   try {
     id = localStorage.getItem(STORAGE_KEY);
   } catch {
-    return null;
+    return undefined;
   }
   if (id === null || isProfileId(id)) return id;
   keepId(null);
   return null;
 }
 
-/** Keep `id` in this browser, or forget it (null). */
+/** The stored profile id, or null (also when the browser refuses storage). */
+function storedId() {
+  return readStored() ?? null;
+}
+
+/** Keep `id` in this browser, or forget it (null); false when the browser refused. */
 function keepId(id) {
   try {
     if (id === null) localStorage.removeItem(STORAGE_KEY);
     else localStorage.setItem(STORAGE_KEY, id);
+    return true;
   } catch {
     // Storage refused (a private window, a policy): the profile lasts as long as the page.
+    return false;
+  }
+}
+
+// One profile per browser, however many tabs: a tab makes one only while holding this lock (Web
+// Locks, shared by the origin's tabs), after reading localStorage again. Without Web Locks (an
+// insecure context, an old browser) the check after POST /api/profiles still keeps one.
+const LOCK_NAME = "digits.profile.create";
+// Where a tab tells the others it stored an example ({stored: id}), so that their panels count
+// it too: the id is the same, so localStorage does not change and no storage event comes.
+const CHANNEL_NAME = "digits.profile";
+
+/** Run `task` holding LOCK_NAME, or without the lock where the browser has none. */
+async function withCreateLock(task) {
+  const locks = typeof navigator === "undefined" ? undefined : navigator.locks;
+  if (!locks || typeof locks.request !== "function") return task();
+  let ran = false;
+  try {
+    return await locks.request(LOCK_NAME, () => {
+      ran = true;
+      return task();
+    });
+  } catch (error) {
+    if (ran) throw error;
+    return task(); // the lock itself was refused (an opaque origin): go on without it
   }
 }
 
@@ -91,11 +124,15 @@ export function initProfile({ drawing, onTeach, onSaved }) {
   const teachSkip = byId("teach-skip");
   const teachStop = byId("teach-stop");
 
+  // The id as this page last saw it in localStorage. Every use reads localStorage again first
+  // (currentId): another tab of this browser may have made the profile, or forgotten it, since.
   let id = storedId();
+  let memoryOnly = false; // the browser refused to store the id: this page alone holds it
   // Examples stored per digit; null while the server has not told (not yet, or it could not):
   // without an id nothing is stored, with one the panel must not claim a number it does not know.
   let counts = id === null ? new Array(10).fill(0) : null;
   let countsAsked = false; // the first look-up of the counts has answered
+  let countsAsks = 0; // look-ups of the counts so far: only the latest one's answer is shown
   let storeDown = false; // the store answered 503: corrections are off for this visit
   let busy = false; // an example is on its way
   let hasInk = false;
@@ -183,18 +220,62 @@ export function initProfile({ drawing, onTeach, onSaved }) {
 
   // ---- talking to the store ----------------------------------------------------------------
 
+  /** The profile id as stored now, adopted when another tab changed it; null when there is
+      none. Where the browser refuses storage, the id this page holds. */
+  function currentId() {
+    if (memoryOnly) return id;
+    const stored = readStored();
+    if (stored !== undefined) adopt(stored);
+    return id;
+  }
+
+  /** Take `next` (from storage: another tab made a profile, or forgot it) as this page's id.
+      The panel shows the new profile's counts, or none without one. */
+  function adopt(next) {
+    if (next === id) return;
+    id = next;
+    counts = id === null ? new Array(10).fill(0) : null;
+    countsAsked = false;
+    if (!forgetConfirm.hidden && !forgetYes.disabled) {
+      // The question was about the profile held before: ask again if need be.
+      const focused = forgetConfirm.contains(document.activeElement);
+      closeConfirm();
+      render();
+      if (focused) (forgetButton.disabled ? teachButton : forgetButton).focus();
+    }
+    showCounts();
+    refreshCounts();
+  }
+
+  /** Keep `next` in this page and this browser (null: forget it). */
+  function keep(next) {
+    id = next;
+    const kept = keepId(next);
+    if (next !== null && !kept) memoryOnly = true;
+    else if (next === null && kept) memoryOnly = false;
+  }
+
   function forgetLocally() {
-    id = null;
-    keepId(null);
+    keep(null);
     counts = new Array(10).fill(0);
+  }
+
+  /** The server no longer has `profile` (404) or refuses it (422): drop it, unless the stored
+      id is another one by now (a new profile made in another tab). */
+  function drop(profile) {
+    if (currentId() !== profile) return;
+    forgetLocally();
+    showCounts();
   }
 
   /** Counts per digit from the server; false when it could not tell. */
   async function loadCounts() {
-    if (id === null) return true;
-    const asked = id;
+    const asked = currentId();
+    if (asked === null) return true;
+    countsAsks += 1;
+    const ask = countsAsks;
     const result = await call("GET", `${PROFILES_URL}/${encodeURIComponent(asked)}`);
-    if (asked !== id) return true; // forgotten meanwhile
+    if (ask !== countsAsks || asked !== currentId()) return true; // a newer look-up, another id
     countsAsked = true;
     let known = true;
     if (result.ok && Array.isArray(result.body.per_digit) && result.body.per_digit.length === 10) {
@@ -212,18 +293,38 @@ export function initProfile({ drawing, onTeach, onSaved }) {
     return known;
   }
 
-  /** This browser's profile id, made on first use; null when the store refused. */
+  /** Look the counts up, and say so when the server could not tell. */
+  function refreshCounts() {
+    loadCounts().then((known) => {
+      if (!known) sayProblem(profileStatus, "Couldn't read your examples' counts from the server.");
+    });
+  }
+
+  /** This browser's profile id: the stored one, else made now; null when the store refused.
+      Made under the lock, and checked again once made: when another tab stored one meanwhile,
+      that one is used and the new one deleted before anything is stored in it. */
   async function ensureProfile(line) {
-    if (id !== null) return id;
-    const result = await call("POST", PROFILES_URL);
-    if (result.ok && isProfileId(result.body.profile)) {
-      id = result.body.profile;
-      keepId(id);
-      return id;
-    }
-    if (result.status === 503) storeUnavailable();
-    else sayProblem(line, `Couldn't start your profile. ${storeFailure(result.status, result.body.detail)}`);
-    return null;
+    const known = currentId();
+    if (known !== null) return known;
+    return withCreateLock(async () => {
+      const meanwhile = currentId(); // made by the tab that held the lock before this one
+      if (meanwhile !== null) return meanwhile;
+      const result = await call("POST", PROFILES_URL);
+      if (result.ok && isProfileId(result.body.profile)) {
+        const made = result.body.profile;
+        const other = currentId();
+        if (other !== null) {
+          // Another tab made one at the same moment (no lock between them): one per browser.
+          await call("DELETE", `${PROFILES_URL}/${encodeURIComponent(made)}`);
+          return other;
+        }
+        keep(made);
+        return made;
+      }
+      if (result.status === 503) storeUnavailable();
+      else sayProblem(line, `Couldn't start your profile. ${storeFailure(result.status, result.body.detail)}`);
+      return null;
+    });
   }
 
   /** Store what is on the pad as an example of `label`; true when stored. Messages go to
@@ -240,13 +341,17 @@ export function initProfile({ drawing, onTeach, onSaved }) {
         if (profile === null) return false;
         const result = await call("POST", EXAMPLES_URL, { image, label, profile, strokes });
         if (result.ok) {
-          if (counts !== null) counts[label] += 1; // until the server's own count comes back
+          // Until the server's own count comes back.
+          if (counts !== null && profile === id) counts[label] += 1;
           showCounts();
+          channel?.postMessage({ stored: profile });
           await loadCounts();
           return true;
         }
-        if (result.status === 404 && attempt === 0 && id === profile) {
-          forgetLocally(); // deleted elsewhere: start a new profile and try once more
+        if (result.status === 404 && attempt === 0) {
+          // Deleted elsewhere ("Forget me" in another tab): take the profile stored since, or
+          // start a new one, and try once more.
+          drop(profile);
           continue;
         }
         if (result.status === 503) storeUnavailable();
@@ -368,22 +473,25 @@ export function initProfile({ drawing, onTeach, onSaved }) {
   );
 
   forgetYes.addEventListener("click", async () => {
-    if (id === null) {
+    const profile = currentId();
+    if (profile === null) {
       closeConfirm();
       return;
     }
     forgetYes.disabled = true;
-    const result = await call("DELETE", `${PROFILES_URL}/${encodeURIComponent(id)}`);
+    const result = await call("DELETE", `${PROFILES_URL}/${encodeURIComponent(profile)}`);
     forgetYes.disabled = false;
     closeConfirm();
     if (result.ok || result.status === 404 || result.status === 422) {
       // 404: already gone from the server; 422: never could be there. Either way nothing of it
-      // is left.
-      forgetLocally();
+      // is left. Removing it from localStorage tells the other tabs (their storage event).
+      drop(profile);
       stopTeaching();
       profileStatus.classList.remove("is-error");
       profileStatus.textContent =
-        "Forgotten: your examples are deleted from the server and the id from this browser.";
+        id === null
+          ? "Forgotten: your examples are deleted from the server and the id from this browser."
+          : "Those examples are deleted, but another tab has started a new profile since.";
       showCounts();
       teachButton.focus();
     } else if (result.status === 503) {
@@ -398,9 +506,10 @@ export function initProfile({ drawing, onTeach, onSaved }) {
 
   /** The id to send with a request to `url`, when there is one and the endpoint takes it. */
   async function profileFor(url) {
-    if (id === null || storeDown) return undefined;
+    if (storeDown || currentId() === null) return undefined;
     const accepted = await acceptsField(url, "profile");
-    return accepted && id !== null ? id : undefined;
+    const profile = currentId(); // forgotten, or another tab's, meanwhile
+    return accepted && profile !== null ? profile : undefined;
   }
 
   /** POST a reading request (/api/predict, /api/number) with this browser's profile when the
@@ -415,13 +524,9 @@ export function initProfile({ drawing, onTeach, onSaved }) {
     const response = await postJson(url, { ...payload, profile }, signal);
     if (![404, 422, 503].includes(response.status)) return response;
     const again = await postJson(url, payload, signal);
-    if (profile === id) {
-      if (response.status === 503) {
-        storeUnavailable();
-      } else if (response.status === 404 || again.status !== 422) {
-        forgetLocally();
-        showCounts();
-      }
+    if (profile === currentId()) {
+      if (response.status === 503) storeUnavailable();
+      else if (response.status === 404 || again.status !== 422) drop(profile);
     }
     return again;
   }
@@ -438,9 +543,24 @@ export function initProfile({ drawing, onTeach, onSaved }) {
     render();
   }
 
-  showCounts();
-  loadCounts().then((known) => {
-    if (!known) sayProblem(profileStatus, "Couldn't read your examples' counts from the server.");
+  // ---- other tabs of this browser ------------------------------------------------------------
+
+  // Another tab stored a new id or removed it ("Forget me"): take it at once, so the panel shows
+  // that profile (or none) and the readings go with it (or without any). key null: cleared.
+  window.addEventListener("storage", (event) => {
+    if (event.key === null || event.key === STORAGE_KEY) currentId();
   });
+  const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(CHANNEL_NAME) : null;
+  channel?.addEventListener("message", (event) => {
+    const profile = currentId();
+    if (profile !== null && event.data?.stored === profile) refreshCounts();
+  });
+  // Back from the back-forward cache, the page missed the storage events of its time there.
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) currentId();
+  });
+
+  showCounts();
+  refreshCounts();
   return { postReading, drawingChanged, modeChanged };
 }

@@ -26,7 +26,7 @@ from tests.browser.test_page import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page, Request, Route
+    from playwright.sync_api import BrowserContext, Page, Request, Response, Route
 
 pytestmark = pytest.mark.browser
 
@@ -558,3 +558,216 @@ def forget(page: Page) -> None:
     page.get_by_test_id("forget").click()
     page.get_by_test_id("forget-yes").click()
     page.wait_for_function(f"() => localStorage.getItem('{STORAGE_KEY}') === null")
+
+
+# ---- several tabs of one browser: one profile, and "Forget me" reaches every tab -------------
+
+
+def another_tab(page: Page, console: ConsoleWatch) -> Page:
+    """A new tab of `page`'s browser (its context: the same localStorage), on the drawing page."""
+    tab = page.context.new_page()
+    console.attach(tab)
+    tab.goto("/")
+    tab.wait_for_load_state("load")
+    return tab
+
+
+def front(tab: Page) -> Page:
+    """Bring `tab` to the front before acting in it: Chromium throttles a background tab's input
+    (a second a mouse move), though its timers and storage events go on."""
+    tab.bring_to_front()
+    return tab
+
+
+def watch_made_profiles(context: BrowserContext) -> list[Response]:
+    """Every answer to POST /api/profiles in the tabs of `context`, as they come."""
+    made: list[Response] = []
+    context.on(
+        "response",
+        lambda r: (
+            made.append(r)
+            if r.request.method == "POST" and r.url.endswith("/api/profiles")
+            else None
+        ),
+    )
+    return made
+
+
+def made_ids(made: list[Response]) -> list[str]:
+    ids: list[str] = [response.json()["profile"] for response in made if response.status == 201]
+    return ids
+
+
+def wait_until(page: Page, condition: Callable[[], bool], what: str) -> None:
+    """Let Playwright handle its events (routes, responses) until `condition()` holds."""
+    for _ in range(ANSWER_TIMEOUT_MS // 50):
+        if condition():
+            return
+        page.wait_for_timeout(50)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def wait_without_profile(page: Page) -> None:
+    """Wait for a tab to hold no profile: nothing in its panel, nothing to forget."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=forget]').disabled"
+        " && document.querySelector('[data-testid=profile-count-1]').dataset.count === '0'",
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    assert stored_id(page) is None
+    assert counts(page) == [0] * 10
+
+
+def assert_reads_without_profile(page: Page) -> None:
+    """The tab's next reading goes to the server with no profile in it."""
+    sent: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: (
+            sent.append(json.loads(r.post_data or "{}")) if r.url.endswith(PREDICT_PATH) else None
+        ),
+    )
+    front(page).get_by_test_id("clear").click()
+    draw_with_mouse(page, DIGIT_STROKES[7])
+    assert wait_for_answer(page) == "7"
+    assert sent, "the drawing was read"
+    assert all("profile" not in body for body in sent), "no reading carried a profile"
+
+
+def test_two_tabs_of_one_browser_share_one_profile_and_forget_it_together(
+    new_page: Callable[..., Page], console: ConsoleWatch, live_server: str
+) -> None:
+    """The user test's case: tab B is open, with no profile, when tab A makes one. B takes A's
+    profile (at once, without a reload) instead of making a second; a third tab's "Forget me"
+    then leaves nothing on the server, and A and B read without a profile again."""
+    # A tab's reading or count look-up still on its way with the profile when another tab's
+    # "Forget me" deletes it gets a 404 (and the page reads again without it): expected. That
+    # no reading carries a profile once it is forgotten is checked on the requests themselves.
+    console.expect("status of 404")
+    tab_a = open_page(new_page)
+    made = watch_made_profiles(tab_a.context)
+    tab_b = another_tab(tab_a, console)  # opened before A has a profile
+    assert stored_id(tab_b) is None
+
+    store_a_drawn_1(front(tab_a))
+    profile = stored_id(tab_a)
+    assert profile
+    wait_for_count(tab_b, 1, 1)  # B's panel shows A's profile at once
+    assert not tab_b.get_by_test_id("forget").is_disabled()
+
+    store_a_drawn_1(front(tab_b))
+    assert stored_id(tab_b) == profile, "B stored its example in A's profile"
+    wait_for_count(tab_b, 1, 2)
+    wait_for_count(tab_a, 1, 2)  # and A's panel counts B's example too
+    assert made_ids(made) == [profile], "one profile made in all"
+    status, body = server_profile(live_server, profile)
+    assert status == 200
+    assert body["per_digit"] == [0, 2, 0, 0, 0, 0, 0, 0, 0, 0], "both examples in it"
+
+    # "Forget me" in a new tab deletes the one profile; the other tabs let it go at once.
+    tab_c = another_tab(tab_a, console)
+    wait_for_count(tab_c, 1, 2)
+    tab_c.get_by_test_id("forget").click()
+    assert "Delete 2 examples?" in tab_c.get_by_test_id("forget-confirm").inner_text()
+    tab_c.get_by_test_id("forget-yes").click()
+    tab_c.wait_for_function(f"() => localStorage.getItem('{STORAGE_KEY}') === null")
+    assert "Forgotten" in tab_c.get_by_test_id("profile-status").inner_text()
+    assert server_profile(live_server, profile)[0] == 404, "nothing left on the server"
+    for tab in (tab_a, tab_b):
+        wait_without_profile(tab)
+    assert_reads_without_profile(tab_a)
+    assert_reads_without_profile(tab_b)
+
+    # A correction after that makes one new profile, which B takes; "Forget me" in B, the tab
+    # that did not make it, deletes it and A is without a profile again.
+    front(tab_a).get_by_test_id("clear").click()
+    store_a_drawn_1(tab_a)
+    wait_for_count(tab_a, 1, 1)  # the new example (the line may still thank for the last one)
+    again = stored_id(tab_a)
+    assert again
+    assert again != profile
+    wait_for_count(tab_b, 1, 1)
+    assert stored_id(tab_b) == again
+    forget(front(tab_b))
+    assert server_profile(live_server, again)[0] == 404
+    wait_without_profile(tab_a)
+    assert_reads_without_profile(tab_a)
+    assert made_ids(made) == [profile, again]
+    assert all(server_profile(live_server, made_id)[0] == 404 for made_id in made_ids(made))
+
+
+@pytest.mark.parametrize(
+    "web_locks",
+    [
+        pytest.param(True, id="web-locks"),
+        pytest.param(False, id="without-web-locks"),
+    ],
+)
+def test_two_tabs_making_a_profile_at_the_same_moment_end_with_one(
+    new_page: Callable[..., Page], console: ConsoleWatch, live_server: str, web_locks: bool
+) -> None:
+    """Both tabs press a correction while neither has a profile, and the first POST
+    /api/profiles is held until the second tab has pressed too. With Web Locks the second tab
+    waits for the first before making a profile, then mostly finds its id stored and takes it
+    (localStorage reaches another renderer process a moment later, so it may still find none
+    and make one). Without Web Locks (an insecure context) both make one. A second profile's
+    maker then sees the first one stored, takes it and deletes its own before storing anything
+    in it: either way one profile holds both examples and nothing else is left."""
+    tab_a = new_page()
+    context = tab_a.context
+    if not web_locks:
+        context.add_init_script("delete Navigator.prototype.locks")
+    made = watch_made_profiles(context)
+    held: list[Route] = []
+    holding = True
+
+    def hold(route: Route) -> None:
+        if holding and route.request.method == "POST":
+            held.append(route)
+        else:
+            route.continue_()
+
+    context.route("**/api/profiles", hold)
+    tab_a.goto("/")
+    tab_a.wait_for_load_state("load")
+    tab_b = another_tab(tab_a, console)
+    assert tab_a.evaluate("() => 'locks' in navigator") is web_locks
+    for tab in (tab_a, tab_b):
+        draw_with_mouse(front(tab), DIGIT_STROKES[1])
+        wait_for_answer(tab)
+
+    front(tab_a).get_by_test_id("correct-1").click()
+    wait_until(tab_a, lambda: len(held) == 1, "tab A's POST /api/profiles")
+    front(tab_b).get_by_test_id("correct-1").click()
+    if web_locks:
+        tab_b.wait_for_timeout(500)  # B's POST, were it not waiting for A, would be here by now
+        assert len(held) == 1, "B waits for A's profile instead of making one"
+    else:
+        wait_until(tab_a, lambda: len(held) == 2, "tab B's POST /api/profiles")
+    holding = False
+
+    # A's answer first; B's once B has seen A's id stored.
+    held[0].continue_()
+    tab_b.wait_for_function(
+        f"() => localStorage.getItem('{STORAGE_KEY}') !== null", timeout=ANSWER_TIMEOUT_MS
+    )
+    for route in held[1:]:
+        route.continue_()
+    wait_for_thanks(tab_a, "Thanks: saved as a 1.")
+    wait_for_thanks(tab_b, "Thanks: saved as a 1.")
+
+    profile = stored_id(tab_a)
+    assert profile
+    assert stored_id(tab_b) == profile
+    ids = made_ids(made)
+    assert len(ids) in ((1, 2) if web_locks else (2,))
+    assert ids[0] == profile, "the first profile stored is the one in use"
+    status, body = server_profile(live_server, profile)
+    assert status == 200
+    assert body["per_digit"] == [0, 2, 0, 0, 0, 0, 0, 0, 0, 0], "both examples in it"
+    for extra in ids[1:]:
+        assert server_profile(live_server, extra)[0] == 404, "the second profile is deleted"
+    wait_for_count(tab_a, 1, 2)
+    wait_for_count(tab_b, 1, 2)
+    forget(front(tab_a))
+    wait_without_profile(tab_b)
