@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import PredictorDep, PrototypesDep, SettingsDep
@@ -138,9 +138,3 @@ async def model_info(predictor: PredictorDep) -> ModelInfo:
 @router.get("/healthz", response_model=Health, summary="Liveness check")
 async def healthz() -> Health:  # async: a health check should not wait for a thread
     return Health()
-
-
-@router.head("/healthz", include_in_schema=False)
-async def healthz_head() -> Response:
-    """HEAD too: load balancers and uptime checkers often probe with it."""
-    return Response(status_code=200)

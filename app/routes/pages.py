@@ -16,9 +16,7 @@ from model.serving.predictor import Predictor
 router = APIRouter()
 
 
-@router.api_route(
-    "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
-)
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def index(request: Request, predictor: PredictorDep, settings: SettingsDep) -> HTMLResponse:
     templates = request.app.state.templates
     context = {
@@ -29,9 +27,7 @@ def index(request: Request, predictor: PredictorDep, settings: SettingsDep) -> H
     return response
 
 
-@router.api_route(
-    "/model", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
-)
+@router.get("/model", response_class=HTMLResponse, include_in_schema=False)
 def model_page(request: Request, predictor: PredictorDep) -> HTMLResponse:
     """The model page: text and training curves rendered here; the other charts are drawn by
     static/js/model-page.js from GET /api/model/report."""
@@ -41,9 +37,7 @@ def model_page(request: Request, predictor: PredictorDep) -> HTMLResponse:
     return response
 
 
-@router.api_route(
-    "/docs", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
-)
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
 def api_docs(request: Request, predictor: PredictorDep) -> HTMLResponse:
     """The API docs: Swagger UI, served from static/vendor/ and started by static/js/docs.js, so
     it runs under the same strict CSP as every page (FastAPI's own /docs loads it from a CDN)."""
@@ -54,7 +48,7 @@ def api_docs(request: Request, predictor: PredictorDep) -> HTMLResponse:
     return response
 
 
-@router.api_route("/favicon.ico", methods=["GET", "HEAD"], include_in_schema=False)
+@router.get("/favicon.ico", include_in_schema=False)
 async def favicon(request: Request) -> FileResponse:
     """The site icon for clients that ask for /favicon.ico rather than read the page's links
     (static/favicon.ico, made from static/favicon.svg by docs/make_favicon.py)."""

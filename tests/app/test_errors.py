@@ -213,8 +213,11 @@ def test_image_jpg_reaches_every_image_route(client: TestClient, test_sample: Sa
     assert client.post("/api/predict", json={"image": url}).json()["digit"] == labels[0]
 
 
-@pytest.mark.parametrize("path", ["/api/model", "/api/model/report", "/healthz", "/model"])
+@pytest.mark.parametrize(
+    "path", ["/", "/model", "/docs", "/favicon.ico", "/api/model", "/api/model/report", "/healthz"]
+)
 def test_head_answers_like_get_without_a_body(client: TestClient, path: str) -> None:
+    # Uptime and link checkers ask with HEAD.
     got, head = client.get(path), client.head(path)
     assert head.status_code == got.status_code == 200
     assert head.headers["content-length"] == got.headers["content-length"]

@@ -125,15 +125,6 @@ def test_pages_link_both_icons(client: TestClient) -> None:
         assert "/static/favicon.svg" in links.urls, path
 
 
-@pytest.mark.parametrize("path", ["/", "/model", "/docs", "/favicon.ico"])
-def test_pages_answer_head_as_get_without_a_body(client: TestClient, path: str) -> None:
-    # Uptime and link checkers ask with HEAD.
-    got, head = client.get(path), client.head(path)
-    assert head.status_code == got.status_code == 200
-    assert head.headers["content-type"] == got.headers["content-type"]
-    assert head.content == b""
-
-
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
