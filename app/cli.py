@@ -545,6 +545,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _refuse_unknown_flags(command: argparse.ArgumentParser, argv: list[str]) -> None:
+    """An unknown flag is named before a missing required argument: argparse reports the
+    missing one first, so `digits predict --nope` said "required: images", hiding the typo."""
+    required = [action for action in command._actions if action.required]
+    for action in required:
+        action.required = False
+    try:
+        _, unknown = command.parse_known_args(argv)
+    finally:
+        for action in required:
+            action.required = True
+    flags = [arg for arg in unknown if arg.startswith("-")]
+    if flags:
+        command.error(f"unrecognized arguments: {' '.join(flags)}")
+
+
 def _run(argv: Sequence[str] | None) -> int:
     parser, commands = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -556,6 +572,8 @@ def _run(argv: Sequence[str] | None) -> int:
         )
         return 2
     try:
+        if argv and argv[0] in commands:
+            _refuse_unknown_flags(commands[argv[0]], argv[1:])
         # Known flags first, so an unknown one is reported with its own command's usage:
         # parse_args would report it with the top-level usage.
         args, unknown = parser.parse_known_args(argv)
