@@ -60,7 +60,7 @@ def check_database(database: str) -> None:
     scheme = found.group(1).lower()
     if scheme in POSTGRES_SCHEMES or scheme == "file":
         return
-    if scheme == "sqlite" and database.lower().startswith(SQLITE_URL) and database[10:]:
+    if scheme == "sqlite" and sqlite_file(database):  # sqlite:///path, with a path
         return
     raise ValueError(
         f"unsupported database URL scheme {scheme + '://'!r}: give a SQLite file path (or "

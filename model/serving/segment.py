@@ -287,13 +287,13 @@ def choose_pieces(
         if group in by_span
         and group[1] - group[0] > 1
         and getattr(by_span[group].prediction, "verdict", "") == NOT_A_DIGIT
-        and (group == (0, len(found.atoms)) or _width(found, group) <= SYMBOL_WIDTH)
+        and (group == (0, len(found.atoms)) or _extent(found, *group)[0] <= SYMBOL_WIDTH)
     ]
     kept = [c for c in candidates if not any(_overlap(c, r) for r in refused)]
     pieces = shortest_path([*kept, *refused], len(found.atoms))
     verdicts = [
         NOT_A_DIGIT
-        if any(piece is r for r in refused) or _height(found, piece) > TALL_PIECE
+        if any(piece is r for r in refused) or _too_tall(found, piece)
         else verdict_of(piece.prediction, len(pieces) == 1 or _short(found, piece, costs))
         for piece in pieces
     ]
@@ -312,16 +312,17 @@ def choose_pieces(
     )
 
 
-def _width(found: Atoms, group: tuple[int, int]) -> float:
-    """The width of atoms first..last-1, in line heights."""
-    atoms = found.atoms[group[0] : group[1]]
-    return (max(a.right for a in atoms) - min(a.left for a in atoms)) / found.line_height
+def _extent(found: Atoms, first: int, last: int) -> tuple[float, float]:
+    """(width, height) of atoms first..last-1 together, in line heights."""
+    atoms = found.atoms[first:last]
+    wide = max(a.right for a in atoms) - min(a.left for a in atoms)
+    tall = max(a.bottom for a in atoms) - min(a.top for a in atoms)
+    return wide / found.line_height, tall / found.line_height
 
 
-def _height(found: Atoms, piece: Candidate) -> float:
-    """A piece's height, in line heights."""
-    atoms = found.atoms[piece.first : piece.last]
-    return (max(a.bottom for a in atoms) - min(a.top for a in atoms)) / found.line_height
+def _too_tall(found: Atoms, piece: Candidate) -> bool:
+    """Whether a piece is over TALL_PIECE line heights tall: no digit of the line."""
+    return _extent(found, piece.first, piece.last)[1] > TALL_PIECE
 
 
 def _dot(found: Atoms, piece: Candidate) -> bool:
@@ -336,7 +337,7 @@ def _dot(found: Atoms, piece: Candidate) -> bool:
 
 def _short(found: Atoms, piece: Candidate, costs: Costs) -> bool:
     """Whether a piece is shorter than `costs.short_height` line heights (a dash, a dot)."""
-    return _height(found, piece) < costs.short_height
+    return _extent(found, piece.first, piece.last)[1] < costs.short_height
 
 
 def _overlap(a: Candidate, b: Candidate) -> bool:

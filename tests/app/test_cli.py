@@ -297,12 +297,17 @@ def test_download_into_dir_returns_zero(
     assert "train-images-idx3-ubyte.gz: downloading" in out  # progress is printed
 
 
-def test_download_reports_failure_in_one_line_without_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def no_mirror_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`digits download` tries only a local mirror that refuses every connection."""
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.setattr(download, "MIRRORS", (unreachable_mirror(),))
     monkeypatch.setattr(download, "CHECKSUMS", CHECKSUMS)
+
+
+def test_download_reports_failure_in_one_line_without_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    no_mirror_answers(monkeypatch)
     assert main(["download", "--dir", str(tmp_path), "--timeout", "5"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -684,9 +689,7 @@ def test_download_refuses_a_timeout_that_is_not_positive(
 def test_a_failed_download_leaves_no_empty_folder_it_created(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    monkeypatch.setattr(download, "MIRRORS", (unreachable_mirror(),))
-    monkeypatch.setattr(download, "CHECKSUMS", CHECKSUMS)
+    no_mirror_answers(monkeypatch)
     dest = tmp_path / "new" / "cache"
     assert main(["download", "--dir", str(dest), "--timeout", "5"]) == 1
     assert "could not download" in capsys.readouterr().err
