@@ -24,7 +24,7 @@ class SharedFirstLayer:
     """The digit network's one-image pass, plus `pixels @ extra_weights + extra_bias`.
 
     `extra_weights` (784, k) apply to the raw grey levels 0..255 (fold any scaling into them);
-    `digit` must not change afterwards.
+    `digit` must not change afterwards, and its `first_weights` become a view of `weights`.
     """
 
     def __init__(self, digit: SingleImageForward, extra_weights: Array, extra_bias: Array) -> None:
@@ -34,6 +34,10 @@ class SharedFirstLayer:
             np.concatenate([digit.first_weights, extra_weights.astype(digit.dtype)], axis=1)
         )  # (784, hidden + k)
         self.bias = np.concatenate([digit.first_bias, extra_bias.astype(digit.dtype)])
+        # From here on `digit` reads its columns of the joint matrix, and `extra_weights` is a
+        # view that can replace the caller's own copy: one matrix in memory, not two.
+        digit.first_weights = self.weights[:, : self.split]
+        self.extra_weights = self.weights[:, self.split :]  # (784, k)
 
     def forward(self, image: NDArray[np.uint8]) -> tuple[Array, Array, Array]:
         """(28, 28) uint8 -> (the digit network's last hidden activations and its logits, the

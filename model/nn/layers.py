@@ -3,6 +3,9 @@
 Every layer has `parameters` and `gradients` dicts under the same keys, a `forward` that caches
 what `backward` needs, and a `backward(grad) -> grad` that fills `gradients` and returns the
 gradient for the layer below. Shapes are batch-first: (n, features).
+
+Dense layers also have `input_gradient(grad) -> grad`, the backward pass without the parameter
+gradients, for the gradients with respect to the input (saliency maps, adversarial examples).
 """
 
 from __future__ import annotations
@@ -37,8 +40,19 @@ class Dense:
         else:
             raise ValueError(f"unknown initialisation {init!r}; use 'he' or 'glorot'")
         self.parameters: dict[str, Array] = {"W": W, "b": np.zeros(fan_out, dtype=dtype)}
-        self.gradients: dict[str, Array] = {k: np.zeros_like(v) for k, v in self.parameters.items()}
+        self._gradients: dict[str, Array] | None = None
         self._x: Array | None = None
+
+    @property
+    def gradients(self) -> dict[str, Array]:
+        """dL/dW and dL/db from the last `backward`, zeros before it.
+
+        Made on first use: a network that only reads (the server) never needs them, and they
+        are as large as the parameters.
+        """
+        if self._gradients is None:
+            self._gradients = {k: np.zeros_like(v) for k, v in self.parameters.items()}
+        return self._gradients
 
     @property
     def fan_in(self) -> int:
@@ -58,6 +72,10 @@ class Dense:
         """grad: dL/dy (n, fan_out). Fills dL/dW, dL/db; returns dL/dx (n, fan_in)."""
         # y = xW + b  =>  dW = x^T dy, db = sum_n dy, dx = dy W^T
         self.parameter_gradients(grad)
+        return self.input_gradient(grad)
+
+    def input_gradient(self, grad: Array) -> Array:
+        """Only the last line of `backward`: dL/dy (n, fan_out) -> dL/dx (n, fan_in)."""
         return grad @ self.parameters["W"].T
 
     def parameter_gradients(self, grad: Array) -> None:

@@ -183,7 +183,11 @@ class MLP:
             grad = np.zeros_like(logits)
             rows = np.arange(logits.shape[0])
             grad[rows, np.broadcast_to(np.asarray(class_index), rows.shape)] = 1.0
-        return self.backward(grad)
+        # The parameters' gradients are not needed here: Dense layers pass the gradient down
+        # without computing them, which also leaves `gradients` as training left them.
+        for layer in reversed(self.layers):
+            grad = layer.input_gradient(grad) if isinstance(layer, Dense) else layer.backward(grad)
+        return grad
 
     def hidden_activations(self, x: Array) -> list[Array]:
         """The output of every hidden activation layer, in evaluation mode."""

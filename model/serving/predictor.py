@@ -111,6 +111,9 @@ class Predictor:
                 self._single_image, verdict.single.pixel_weights, verdict.single.first_bias
             )
         )
+        if verdict is not None and self._shared is not None:
+            # The verdict's own passes (each piece of a number) read the joint matrix too.
+            verdict.single.pixel_weights = self._shared.extra_weights
 
     @classmethod
     def from_file(cls, path: Path) -> Predictor:
@@ -132,11 +135,13 @@ class Predictor:
         Layers cache their forward pass for backward, so a backward pass on the shared network
         could read the caches of another thread's forward (wrong masks, or a shape error when
         that was a batch). `predict` only uses what forward returns, so it keeps sharing
-        `network`; gradient work is serialised on this copy, made on first use.
+        `network`; gradient work is serialised on this copy, made on first use. The copy shares
+        the parameter arrays, which nothing here writes: only the layers' caches are its own.
         """
         with self._gradient_lock:
             if self._gradient_copy is None:
-                self._gradient_copy = copy.deepcopy(self.network)
+                shared = {id(array): array for array in self.network.parameters().values()}
+                self._gradient_copy = copy.deepcopy(self.network, memo=shared)
             yield self._gradient_copy
 
     def normalize(self, pixels: NDArray[np.uint8] | NDArray[np.floating]) -> NDArray[np.float32]:

@@ -468,7 +468,8 @@ class SingleImageVerdict:
         first = network.dense[0]
         self.features = model.features
         self.thresholds = model.thresholds
-        weights = first.parameters["W"].astype(np.float32)
+        # No copy when the parameters are float32 already: feature_weights is a view of them.
+        weights = np.asarray(first.parameters["W"], dtype=np.float32)
         self.pixel_weights = weights[:PIXELS] / np.float32(255.0)  # (784, hidden)
         after = PIXELS + len(self.features)
         self.feature_weights = weights[PIXELS:after]  # (k, hidden)

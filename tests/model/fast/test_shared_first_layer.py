@@ -43,3 +43,14 @@ def test_the_digit_pass_is_left_unchanged_for_the_next_image() -> None:
     _, again, extra = shared.forward(image)
     np.testing.assert_array_equal(first, again)
     assert extra.tolist() == [200.0 * 24] * 4
+
+
+def test_one_matrix_in_memory_for_both_first_layers() -> None:
+    network = MLP([784, 32, 10], rng=np.random.default_rng(5))
+    digit = SingleImageForward(network, MEAN, STD)
+    own = digit.first_weights.copy()
+    shared = SharedFirstLayer(digit, np.ones((784, 4), np.float32), np.zeros(4, np.float32))
+    assert np.shares_memory(digit.first_weights, shared.weights)
+    assert np.shares_memory(shared.extra_weights, shared.weights)
+    np.testing.assert_array_equal(digit.first_weights, own)
+    np.testing.assert_array_equal(shared.extra_weights, np.ones((784, 4), np.float32))

@@ -67,6 +67,37 @@ def test_input_gradient_of_one_class_score(rng: np.random.Generator) -> None:
     assert relative_error(analytic, numerical_gradient(score, x)) < 1e-6
 
 
+def test_input_gradient_is_what_backward_returns_and_leaves_the_parameter_gradients(
+    rng: np.random.Generator,
+) -> None:
+    net = tiny_network("relu")
+    x, labels = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
+    net.train_step_gradients(x, labels)
+    trained = {k: v.copy() for k, v in net.gradients().items()}
+    from model.nn.losses import softmax_cross_entropy
+
+    other = rng.standard_normal((3, 6))
+    _, _, grad = softmax_cross_entropy(net.forward(other), np.array([0, 1, 2]))
+    from_input_gradient = net.input_gradient(other, labels=np.array([0, 1, 2]))
+    for name, gradient in net.gradients().items():
+        np.testing.assert_array_equal(gradient, trained[name], err_msg=name)
+    np.testing.assert_allclose(from_input_gradient, net.backward(grad), rtol=1e-12)
+
+
+def test_gradients_are_made_on_first_use_and_then_kept(rng: np.random.Generator) -> None:
+    """A network that only reads holds no gradient arrays (the server's memory); the arrays a
+    trainer takes before the first step are the ones every backward fills."""
+    net = tiny_network("relu")
+    net.input_gradient(rng.standard_normal((2, 6)), class_index=1)
+    assert all(dense._gradients is None for dense in net.dense)
+    before = net.gradients()
+    assert all(not g.any() for g in before.values())
+    net.train_step_gradients(rng.standard_normal((4, 6)), rng.integers(0, 3, 4))
+    after = net.gradients()
+    assert all(after[name] is before[name] for name in before)
+    assert all(g.any() for name, g in after.items() if name.endswith("W"))
+
+
 def test_input_gradient_needs_exactly_one_target(rng: np.random.Generator) -> None:
     net = tiny_network("relu")
     with pytest.raises(ValueError, match="exactly one"):

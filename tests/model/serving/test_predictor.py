@@ -271,3 +271,20 @@ def test_a_verdict_reading_another_width_of_hidden_layer_is_refused() -> None:
     verdict = VerdictModel(network, FEATURES, Thresholds(0.5, 0.5), spec)
     with pytest.raises(WeightFileError, match="last hidden layer of 32 units"):
         Predictor(plain.network, plain.metadata, plain.path, plain.sha256, verdict)
+
+
+def test_the_served_model_holds_each_matrix_once(shipped: Predictor) -> None:
+    """Serving keeps no gradient arrays, one joint first-layer matrix for the fast paths, and a
+    gradient copy (explanations, attacks) that shares the parameters."""
+    assert shipped.verdict is not None
+    assert shipped._shared is not None
+    joint = shipped._shared.weights
+    assert np.shares_memory(shipped._single_image.first_weights, joint)
+    assert np.shares_memory(shipped.verdict.single.pixel_weights, joint)
+    with shipped.gradient_network() as copy:
+        copy.input_gradient(np.zeros((1, 784), np.float32), class_index=3)
+        for mine, theirs in zip(copy.dense, shipped.network.dense, strict=True):
+            assert mine.parameters["W"] is theirs.parameters["W"]
+            assert mine is not theirs
+    networks = [shipped.network, copy, shipped.verdict.network]
+    assert all(dense._gradients is None for net in networks for dense in net.dense)
