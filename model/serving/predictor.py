@@ -32,11 +32,13 @@ from model.files import WeightFileError, read_weight_file
 from model.nn.activations import Activation
 from model.nn.losses import softmax
 from model.nn.mlp import MLP
+from model.serving.dots import only_dots
 from model.serving.preprocess import normalize
 from model.serving.prototypes import NO_PROTOTYPES, Prototypes, describe
 from model.serving.verdict import (
     DIGIT,
     GROUP,
+    NOT_A_DIGIT,
     Verdict,
     VerdictModel,
     digit_view,
@@ -217,7 +219,8 @@ class Predictor:
     ) -> list[Prediction]:
         """Score a list of 28x28 uint8 images in one batch, in order; with `prototypes` (a
         profile's examples), read with the network adapted to them. The verdict reads the
-        network's own logits, never the adapted ones."""
+        network's own logits, never the adapted ones. A drawing of dots only is not a digit
+        (`model.serving.dots`), whatever the classifier says."""
         if not images:
             return []
         verdicts: list[Verdict]
@@ -245,6 +248,11 @@ class Predictor:
             if prototypes is not None and len(prototypes):
                 batch_logits = prototypes.adapt(batch_logits, describe(hidden))
             rows = self.calibrated(batch_logits).tolist()
+        if self.verdict is not None:
+            verdicts = [
+                NOT_A_DIGIT if verdict == DIGIT and only_dots(image) else verdict
+                for verdict, image in zip(verdicts, images, strict=True)
+            ]
         return [
             Prediction(
                 digit=p.index(max(p)),

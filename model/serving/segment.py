@@ -45,6 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.serving.atoms import Atom, Atoms, Grid, find_atoms, working_grid
+from model.serving.dots import DOT_SIZE
 from model.serving.predictor import Prediction, Predictor
 from model.serving.preprocess import (
     INK_THRESHOLD,
@@ -137,8 +138,8 @@ SYMBOL_WIDTH = 1.0
 # A drawing whose every piece is a dot, at most this many brush widths across (a round dab is
 # 2.5: atoms.brush_width takes area over half the outline), has no digit in it: "..." or ":"
 # would otherwise read "000" and "00", the line height being a dot's. One dot among digits is
-# left to the other rules (a full stop after a number is short, and so not a digit).
-DOT_SIZE = 3.0
+# left to the other rules (a full stop after a number is short, and so not a digit). DOT_SIZE
+# is the digit pad's (model.serving.dots), measured here in the atoms' grid.
 # A piece more than this many line heights tall is not a digit of the line: a column of dots
 # (the line height is then a dot's) or marks stacked far above one another. A digit written
 # taller than its neighbours sets the line height itself when they are under 40% of it

@@ -43,6 +43,10 @@ DRAWINGS = {
     "a tap": (pad_png([[(140, 140)]]), "not_a_digit"),  # a 0
     "a dash": (pad_png([[(90, 150), (190, 146)]]), "not_a_digit"),  # a 5
     "a scribble": (pad_png([ZIGZAG], pen=24), "not_a_digit"),  # a 5 or an 8
+    # Dots only (model.serving.dots): the classifier called a colon a digit, read as 4.
+    "a colon": (pad_png([[(140, 90)], [(140, 190)]]), "not_a_digit"),
+    "an ellipsis": (pad_png([[(70, 140)], [(140, 140)], [(210, 140)]]), "not_a_digit"),
+    "an i": (pad_png([[(140, 60)], [(140, 110), (140, 230)]]), "digit"),  # a stroke and a dot
 }
 
 
