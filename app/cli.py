@@ -30,7 +30,12 @@ from model.evaluation.metrics import evaluate, format_report
 from model.evaluation.robustness import robustness_report
 from model.files import WeightFileError, load_weights, remove_empty_folders
 from model.serving.predictor import Predictor
-from model.serving.preprocess import PreprocessError, image_to_mnist
+from model.serving.preprocess import (
+    ImageLimits,
+    ImageTooLargeError,
+    PreprocessError,
+    image_to_mnist,
+)
 from model.serving.segment import read_number_image
 from model.serving.verdict import DIGIT
 from model.training import finetune, train
@@ -313,7 +318,7 @@ def run_predict(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.images:
         try:
-            result = predictor.predict([image_to_mnist(path.read_bytes())])[0]
+            result = predictor.predict([image_to_mnist(read_image_file(path))])[0]
         except (OSError, PreprocessError) as error:
             failures += 1
             message = error.strerror if isinstance(error, OSError) else str(error)
@@ -338,6 +343,19 @@ def run_predict(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def read_image_file(path: Path, limit: int = ImageLimits().max_bytes) -> bytes:
+    """A file's bytes, at most `limit` of them: ImageTooLargeError beyond, before reading the
+    rest (`/dev/zero` or a 3 GB file must not fill memory first); OSError as `open` raises."""
+    with path.open("rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        size = path.stat().st_size if path.is_file() else 0
+        if size > limit:
+            raise ImageTooLargeError(f"image is {size} bytes; the limit is {limit}")
+        raise ImageTooLargeError(f"image is over the limit of {limit} bytes")
+    return data
+
+
 def _predict_numbers(predictor: Predictor, paths: Sequence[Path], as_json: bool) -> int:
     """`digits predict --number`: the whole number in each file, and its pieces."""
     from app.routes.number import to_number_response  # the API's answer, shape and all
@@ -345,7 +363,7 @@ def _predict_numbers(predictor: Predictor, paths: Sequence[Path], as_json: bool)
     failures = 0
     for path in paths:
         try:
-            reading = read_number_image(predictor, path.read_bytes())
+            reading = read_number_image(predictor, read_image_file(path))
         except (OSError, PreprocessError) as error:
             failures += 1
             message = error.strerror if isinstance(error, OSError) else str(error)

@@ -234,6 +234,38 @@ def test_predict_reports_bad_files(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "missing.png" in err
 
 
+@pytest.mark.parametrize("number", [False, True])
+def test_predict_reads_no_more_than_the_image_limit(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    number: bool,
+) -> None:
+    """A sparse 3 GB file and an endless stream are refused after reading limit + 1 bytes:
+    before, `digits predict /dev/zero` read until the machine ran out of memory."""
+    big = tmp_path / "big.png"
+    with big.open("wb") as file:
+        file.truncate(3 << 30)
+    reads: list[int] = []
+    real_open = Path.open
+
+    def counting_open(path: Path, *args: object, **kwargs: object) -> object:
+        handle = real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+        if str(path) not in (str(big), "/dev/zero"):  # the weight file, read as it always is
+            return handle
+        real_read = handle.read
+        handle.read = lambda size=-1: reads.append(size) or real_read(size)
+        return handle
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    flags = ["--number"] if number else []
+    assert main(["predict", *flags, str(big), "/dev/zero"]) == 1
+    err = capsys.readouterr().err
+    assert f"big.png: image is {3 << 30} bytes; the limit is 2097152" in err
+    assert "/dev/zero: image is over the limit of 2097152 bytes" in err
+    assert reads == [2097153, 2097153]
+
+
 def test_evaluate_json_on_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "--data", str(SAMPLE_DIR), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
