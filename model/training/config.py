@@ -12,10 +12,11 @@ import dataclasses
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from model.data.augment import AugmentParams
-from model.files import STORAGE_DTYPES
+from model.files import STORAGE_DTYPES, WeightFileError, load_checkpoint
 from model.nn.activations import ACTIVATIONS
 from model.nn.optimizers import OPTIMIZERS
 
@@ -91,7 +92,10 @@ class TrainConfig:
     )
     dropout: tuple[float, ...] = field(
         default=(0.2, 0.3, 0.2),
-        metadata={"help": "one rate per dense layer input, or one for all"},
+        metadata={
+            "help": "one rate per dense layer input, or one for all; for another --hidden, "
+            "0.2 on the input, 0.3 between hidden layers, 0.2 before the output unless given"
+        },
     )
     l2: float = field(default=1e-5, metadata={"help": "0.5 * l2 * ||W||^2 on weights, not biases"})
     label_smoothing: float = field(
@@ -339,15 +343,24 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The config for the flags `add_config_flags` parsed; the fields' defaults fill the rest.
+    """The config for the flags `add_config_flags` parsed; the fields' defaults fill the rest
+    (--hidden without --dropout gets `default_dropout` for its number of layers).
 
-    Raises ValueError for an invalid value, and when resuming for a flag that would change
-    the run (only RESUMABLE_OVERRIDES may differ from the checkpoint's config).
+    Raises ValueError for an invalid value, and when resuming for a flag whose value differs
+    from the checkpoint's config (only RESUMABLE_OVERRIDES may).
     """
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {name: value for name, value in vars(args).items() if name in names}
-    config = TrainConfig(**given)
     changed = sorted(set(given) - set(RESUMABLE_OVERRIDES))
+    if "hidden" in given and "dropout" not in given:
+        given["dropout"] = default_dropout(len(given["hidden"]))
+    config = TrainConfig(**given)
+    if config.resume and changed:
+        # The same command line with --resume added is fine: only a value that differs from
+        # the checkpoint's would change the run. An unreadable checkpoint is train()'s to report.
+        saved = _saved_config(Path(config.resume))
+        if saved is not None:
+            changed = [name for name in changed if getattr(saved, name) != getattr(config, name)]
     if config.resume and changed:
         flags = ", ".join(flag(name) for name in changed)
         raise ValueError(f"{flags} cannot change when resuming: the checkpoint's config is used")
@@ -359,3 +372,17 @@ def format_config(config: TrainConfig) -> str:
     values = config.to_dict()
     width = max(map(len, values))
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in values.items())
+
+
+def default_dropout(hidden_layers: int) -> tuple[float, ...]:
+    """The default rates stretched to `hidden_layers` hidden layers: 0.2 on the input, 0.3
+    between hidden layers, 0.2 before the output ((0.2, 0.3, 0.2) for the default two)."""
+    return (0.2, *[0.3] * (hidden_layers - 1), 0.2) if hidden_layers >= 1 else (0.2,)
+
+
+def _saved_config(path: Path) -> TrainConfig | None:
+    """The config a checkpoint was written with, or None if it cannot be read."""
+    try:
+        return TrainConfig.from_dict(load_checkpoint(path)[1]["config"])
+    except (OSError, WeightFileError, KeyError, TypeError, ValueError):
+        return None

@@ -335,11 +335,12 @@ def _train_with_exit_code(config: TrainConfig) -> int:
     try:
         train(config)
     except KeyboardInterrupt:
-        print(
-            f"\ninterrupted: the last finished epoch is saved in {config.checkpoint_path}; "
-            f"continue with --resume {config.checkpoint_path}",
-            file=sys.stderr,
-        )
+        checkpoint = config.checkpoint_path
+        if Path(checkpoint).is_file():  # written before the first epoch, then after each
+            saved = f"the run so far (up to the last finished epoch) is saved in {checkpoint}"
+            print(f"\ninterrupted: {saved}; continue with --resume {checkpoint}", file=sys.stderr)
+        else:
+            print("\ninterrupted before training began: nothing was saved", file=sys.stderr)
         return 130
     except (DataError, DataNotFoundError, WeightFileError, TrainingDivergedError, ValueError) as e:
         print(f"digits train: {e}", file=sys.stderr)

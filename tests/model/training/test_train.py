@@ -148,6 +148,50 @@ def test_resume_refuses_flags_that_would_change_the_run(tmp_path: Path) -> None:
     assert parse_args(["--resume", "x.ckpt.npz", "--out", "y.npz"]).out == "y.npz"
 
 
+def test_resume_accepts_the_same_command_line_and_refuses_a_changed_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command that was interrupted, with --resume added, is the natural thing to type:
+    flags equal to the checkpoint's values pass; a value that differs is refused."""
+    flags = ["--data", str(SAMPLE_DIR), "--out", str(tmp_path / "w.npz"), "--epochs", "1"]
+    flags += ["--limit", "500", "--val-size", "100", "--hidden", "16", "--robustness", "false"]
+    assert main(flags) == 0
+    resume = ["--resume", str(tmp_path / "w.ckpt.npz")]
+    assert parse_args([*flags, *resume]).epochs == 1
+    with pytest.raises(SystemExit):
+        parse_args([*flags, *resume, "--lr", "0.3"])
+    assert "--lr cannot change when resuming" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # --epochs 2 differs from the checkpoint's 1
+        parse_args([*flags[:-2], "--epochs", "2", *resume])
+
+
+def test_an_interruption_says_what_was_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupt(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "load_dataset", interrupt)  # before the first checkpoint
+    config = small_config(tmp_path, robustness=False)
+    assert train_module._train_with_exit_code(config) == 130
+    assert "nothing was saved" in capsys.readouterr().err
+    monkeypatch.undo()
+    monkeypatch.setattr(train_module, "train_epoch", interrupt)  # in the first epoch
+    assert train_module._train_with_exit_code(config) == 130
+    err = capsys.readouterr().err
+    assert f"continue with --resume {config.checkpoint_path}" in err
+    assert Path(config.checkpoint_path).is_file()
+
+
+def test_hidden_without_dropout_gets_the_default_rates_for_its_depth() -> None:
+    assert parse_args(["--hidden", "16"]).dropout == (0.2, 0.2)
+    assert parse_args([]).dropout == (0.2, 0.3, 0.2)
+    assert parse_args(["--hidden", "64,32,16"]).dropout == (0.2, 0.3, 0.3, 0.2)
+    assert parse_args(["--hidden", "16", "--dropout", "0.5"]).dropout == (0.5, 0.5)
+    with pytest.raises(SystemExit):  # rates given for the wrong depth are still an error
+        parse_args(["--hidden", "16", "--dropout", "0.1,0.2,0.3"])
+
+
 def test_learning_rate_schedules() -> None:
     cosine = TrainConfig(lr=0.1, epochs=10, warmup_epochs=1)
     assert learning_rate(cosine, 0, 100) == pytest.approx(0.001)
