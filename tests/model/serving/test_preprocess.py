@@ -190,6 +190,34 @@ def test_polarity_and_transparency_do_not_change_the_result(
     assert np.abs(digit.astype(int) - REFERENCE.astype(int)).max() <= 1  # float rounding only
 
 
+def coloured(
+    ink: NDArray[np.uint8], paper: tuple[int, int, int], colour: tuple[int, int, int]
+) -> Image.Image:
+    """The ink (high = ink) as `colour` on `paper`, blended by its strength: RGB."""
+    strength = ink.astype(np.float64)[..., np.newaxis] / 255.0
+    rgb = np.asarray(paper) * (1 - strength) + np.asarray(colour) * strength
+    return Image.fromarray(rgb.round().astype(np.uint8), "RGB")
+
+
+@pytest.mark.parametrize(
+    ("paper", "colour"),
+    [
+        ((60, 160, 60), (200, 30, 30)),  # luminance 119 and 81: red on a green sheet
+        ((0, 160, 0), (220, 0, 0)),  # 94 and 66
+        ((110, 110, 110), (150, 150, 150)),  # light ink on mid-grey
+        ((150, 150, 150), (100, 100, 100)),  # dark ink on mid-grey
+        ((40, 40, 200), (250, 220, 30)),  # yellow on blue
+    ],
+)
+def test_ink_on_a_mid_level_background_is_found_on_its_side(
+    paper: tuple[int, int, int], colour: tuple[int, int, int]
+) -> None:
+    """A background near the middle of the range does not say which way the ink goes: the side
+    the image reaches further does (red on green read as no ink before)."""
+    digit = image_to_mnist(encode(coloured(REFERENCE_INK, paper, colour)))
+    assert correlation(digit, REFERENCE) > 0.99
+
+
 def test_grey_paper_background_is_removed() -> None:
     grey_paper = (200 - REFERENCE_INK.astype(np.float64) * 160 / 255).round().astype(np.uint8)
     digit = image_to_mnist(encode(Image.fromarray(grey_paper)))
