@@ -95,6 +95,7 @@ async def read_json_or_image_body(request: Request, settings: Settings) -> tuple
     content type, 413 for a body over the limit."""
     kind = media_type(request)
     if kind != "application/json" and kind not in IMAGE_TYPES:
+        check_not_empty(request)
         raise ApiError(
             415,
             "unsupported_media_type",
@@ -214,6 +215,18 @@ def _too_large(limit: int, close: bool) -> ApiError:
     return ApiError(
         413, "too_large", f"request body over the limit of {limit:,} bytes", headers=headers
     )
+
+
+def check_not_empty(request: Request) -> None:
+    """400 `empty_body` for a request that says it sends nothing (no Content-Type, a zero or
+    missing Content-Length, not chunked): a bare `curl -X POST` lacks a body, not a type."""
+    headers = request.headers
+    if (
+        "content-type" not in headers
+        and headers.get("content-length", "0").strip() == "0"
+        and "transfer-encoding" not in headers
+    ):
+        raise ApiError(400, "empty_body", "empty request body")
 
 
 def media_type(request: Request) -> str:

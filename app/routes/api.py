@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import PredictorDep, PrototypesDep, SettingsDep
 from app.inputs import (
     body_or_query,
+    check_not_empty,
     image_body,
     items_to_pixels,
     media_type,
@@ -112,6 +113,7 @@ async def predict_batch(
     """`{"instances": [item, ...]}`, optionally with a `"profile"` for all of them (or
     `?profile=`); answers `{"predictions": [...]}` in the same order."""
     if media_type(request) != "application/json":
+        check_not_empty(request)
         raise HTTPException(415, "send the batch as application/json")
     body = await read_body(request, settings.max_batch_body_bytes)
     batch = parse_json(body, BatchInput)

@@ -577,6 +577,26 @@ def test_empty_body_is_400(api: Api, path: str, kind: str) -> None:
     api.refused(api.post(path, content=b"", headers={"Content-Type": kind}), 400, "empty")
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/predict",
+        "/api/predict/batch",
+        "/api/explain",
+        "/api/adversarial?target=3",
+        "/api/number",
+        "/api/examples?label=3",
+    ],
+)
+def test_a_bare_post_lacks_a_body_not_a_type(api: Api, path: str) -> None:
+    """`curl -X POST URL`: no Content-Type and nothing sent is 400 empty_body (it was a 415
+    naming the type 'none'); a body sent without a type is still a 415."""
+    response = api.post(path)
+    api.refused(response, 400, "empty")
+    assert response.json()["code"] == "empty_body"
+    assert api.post(path, content=b"abc").status_code == 415
+
+
 # ------------------------------------------------------------------ size limits
 @pytest.mark.parametrize("form", ["raw", "json"])
 def test_body_over_2_mib_is_413(api: Api, form: str) -> None:
