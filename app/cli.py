@@ -251,6 +251,8 @@ def _stored_examples(database: str, settings: Settings) -> StoredSet:
     except ValueError as error:
         raise StoreUnavailableError(str(error)) from None
     path = sqlite_file(database)
+    if path is not None and Path(path).expanduser().is_dir():
+        raise StoreUnavailableError("that is a folder, not a database file")
     if path is not None and not Path(path).expanduser().is_file():
         raise StoreUnavailableError("there is no database file there")
     store = open_store(database, settings.store_limits)
@@ -565,7 +567,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _refuse_unknown_flags(command: argparse.ArgumentParser, argv: list[str]) -> None:
     """An unknown flag is named before a missing required argument: argparse reports the
-    missing one first, so `digits predict --nope` said "required: images", hiding the typo."""
+    missing one first, so `digits predict --nope` said "required: images", hiding the typo.
+    A request for help is left to the real parse, whose usage line shows what is required."""
+    if any(arg in ("-h", "--help") or (len(arg) > 3 and "--help".startswith(arg)) for arg in argv):
+        return
     required = [action for action in command._actions if action.required]
     for action in required:
         action.required = False

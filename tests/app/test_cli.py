@@ -94,6 +94,17 @@ def shown_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     return shown
 
 
+@pytest.mark.parametrize("ask", ["--help", "-h", "--hel"])
+def test_help_shows_required_flags_as_required(
+    ask: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The check for unknown flags parses once with nothing required: help asked then showed
+    `finetune [--out PATH]`, optional, which it is not."""
+    assert main(["finetune", ask]) == 0
+    usage = " ".join(capsys.readouterr().out.split("\n\n")[0].split())
+    assert usage.startswith("usage: digits finetune [-h] --out PATH [--weights PATH]")
+
+
 def test_every_option_of_every_command_has_help() -> None:
     parser, commands = build_parser()
     for name, command in {"digits": parser, **commands}.items():

@@ -109,6 +109,13 @@ def test_a_missing_store_is_not_created(
     assert not (isolated / "data-home").exists()
 
 
+def test_a_folder_is_named_as_a_folder(
+    base: Path, isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(finetune_flags(base, isolated / "t.npz", "--database", str(isolated))) == 1
+    assert "is unavailable: that is a folder, not a database file" in capsys.readouterr().err
+
+
 def test_another_database_url_is_named_as_unsupported(
     base: Path, isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
