@@ -21,7 +21,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.data.augment import augment
-from model.data.mnist import DataError, DataNotFoundError, data_files, load_mnist, sha256_file
+from model.data.mnist import (
+    DataError,
+    DataNotFoundError,
+    data_files,
+    load_mnist,
+    resolve_data_dir,
+    sha256_file,
+)
 from model.data.styles import add_style_strokes
 from model.evaluation.calibration import calibrate
 from model.evaluation.metrics import evaluate, predict_in_batches
@@ -275,6 +282,9 @@ def train(config: TrainConfig, log: Log = print) -> dict[str, Any]:
         log(f"resuming  {config.resume} after epoch {state.epoch}")
     else:
         state = new_state(config)
+    # Missing data is said before the long config listing, not after it.
+    for split in ("train", "test"):
+        data_files(resolve_data_dir(config.data), split)
     log("config\n" + format_config(config))
     data = load_dataset(config, log)
     fit(config, state, data, log)

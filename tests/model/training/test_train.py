@@ -139,7 +139,9 @@ def test_diverging_loss_stops_and_keeps_old_weights(
 
 def test_missing_data_tells_what_to_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--data", str(tmp_path), "--out", str(tmp_path / "w.npz")]) == 1
-    assert "digits download" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "digits download" in err
+    assert "config" not in out  # said first, not after the 40-line listing
 
 
 def test_resume_refuses_flags_that_would_change_the_run(tmp_path: Path) -> None:
