@@ -18,7 +18,8 @@ and following the choices back from best[n] gives the pieces. Every piece goes t
 recipe as a single drawn digit (its ink cropped from the image, then `to_mnist`), and all the
 candidate pieces are read in one `Predictor.predict` batch. One exception: a connected piece of
 ink that the verdict classifier calls "not a digit" as a whole (an X, a "+") is kept whole, as
-one piece that is not a digit (`choose_pieces`).
+one piece that is not a digit (`choose_pieces`), and so is a mark beside the digits, a minus
+or a decimal point, however close (`_mark`).
 
 Worked example (docs/segmentation.png): "2024", the 0 touching the 2 after it, from the image
 alone. Six atoms: 2-left, 2-right, 0, 2-left, 2-right, 4. The candidates read, with their costs:
@@ -56,7 +57,7 @@ from model.serving.preprocess import (
     to_mnist,
 )
 from model.serving.prototypes import Prototypes
-from model.serving.verdict import NOT_A_DIGIT
+from model.serving.verdict import NOT_A_DIGIT, SEVERAL_DIGITS
 
 MAX_ATOMS = 5  # atoms one piece may span: a digit cut in up to five
 MAX_WIDTH = 2.0  # a piece wider than this many line heights is not tried
@@ -121,7 +122,8 @@ class NumberReading:
     atoms: Atoms
     candidates: list[Candidate]
     factor: int  # px per cell of the atoms' grid
-    verdicts: list[str]  # each piece's: "digit", "not_a_digit" (see verdict_of)
+    # Each piece's: "digit", "not_a_digit" (see verdict_of), or "several_digits" (`_several`).
+    verdicts: list[str]
 
 
 # The verdict classifier learnt whole drawings, not pieces cut out of a number: a small 0 cut
@@ -153,7 +155,8 @@ def verdict_of(prediction: Prediction, alone: bool = False) -> str:
     the network reads it at CONFIDENT_PIECE or more, unless it is `alone`: the only piece (the
     whole drawing, what the verdict classifier learnt), or a piece shorter than the line of
     digits (a dash or a dot, which the network surely names 0 or 1). So a dot or a letter drawn
-    in number mode, or a dash after a digit, is "not a digit"."""
+    in number mode, or a dash after a digit, is "not a digit". (`choose_pieces` lets a piece
+    wider than MAX_WIDTH keep "several digits": see `_several`.)"""
     verdict = str(getattr(prediction, "verdict", "digit"))
     if verdict == "several_digits" or (prediction.confidence >= CONFIDENT_PIECE and not alone):
         return "digit"
@@ -275,7 +278,11 @@ def choose_pieces(
     answer, not a digit, when it is the whole drawing or at most SYMBOL_WIDTH line heights wide:
     cut apart, a dash's halves read "0" and "1" and an X's strokes "11", each part a fair digit
     on its own; the whole can tell. Digits that touch mostly read "several digits" as a whole,
-    and are wider, so they are cut as usual.
+    and are wider, so they are cut as usual. A piece of ink in one atom is refused the same way
+    when it is a mark beside the digits (`_mark`): glued to its neighbour, a minus or a decimal
+    point costs less than standing alone, shorter than the line ("0.5" read "05").
+    A chosen piece wider than MAX_WIDTH that the classifier calls "several digits" keeps that
+    verdict (`_several`), and the number leaves it out.
     """
     candidates = [
         Candidate(first, last, box, prediction, piece_cost(found, first, last, prediction, costs))
@@ -286,7 +293,7 @@ def choose_pieces(
         by_span[group]
         for group in refusable
         if group in by_span
-        and group[1] - group[0] > 1
+        and (group[1] - group[0] > 1 or _mark(found, *group, costs))
         and getattr(by_span[group].prediction, "verdict", "") == NOT_A_DIGIT
         and (group == (0, len(found.atoms)) or _extent(found, *group)[0] <= SYMBOL_WIDTH)
     ]
@@ -295,6 +302,8 @@ def choose_pieces(
     verdicts = [
         NOT_A_DIGIT
         if any(piece is r for r in refused) or _too_tall(found, piece)
+        else SEVERAL_DIGITS
+        if _several(found, piece)
         else verdict_of(piece.prediction, len(pieces) == 1 or _short(found, piece, costs))
         for piece in pieces
     ]
@@ -321,9 +330,37 @@ def _extent(found: Atoms, first: int, last: int) -> tuple[float, float]:
     return wide / found.line_height, tall / found.line_height
 
 
+def _mark(found: Atoms, first: int, last: int, costs: Costs = COSTS) -> bool:
+    """Whether atoms first..last-1 are a mark beside the digits (a minus, a hyphen, a decimal
+    point): shorter than the line (`costs.short_height`), at most DOT_SIZE brush widths tall
+    (a dot's limit; a dash is a pen's width), and sharing no column with any other atom.
+
+    A part of a digit that does not touch the rest lies over it (a 5's flag, a 7's bar), or is
+    taller: without the DOT_SIZE limit, 4s drawn with the open arm apart from the stem (4.2 to
+    6.3 brush widths tall) lost 6 of the held-out writers' 700 numbers with strokes; with it,
+    none. The training writers' share read exactly moved neither way."""
+    atoms = found.atoms[first:last]
+    tall = max(a.bottom for a in atoms) - min(a.top for a in atoms)
+    if tall > DOT_SIZE * found.brush or tall >= costs.short_height * found.line_height:
+        return False
+    left, right = min(a.left for a in atoms), max(a.right for a in atoms)
+    others = (*found.atoms[:first], *found.atoms[last:])
+    return not any(a.left < right and left < a.right for a in others)
+
+
 def _too_tall(found: Atoms, piece: Candidate) -> bool:
     """Whether a piece is over TALL_PIECE line heights tall: no digit of the line."""
     return _extent(found, piece.first, piece.last)[1] > TALL_PIECE
+
+
+def _several(found: Atoms, piece: Candidate) -> bool:
+    """Whether a piece is over MAX_WIDTH line heights wide and the verdict classifier calls it
+    "several digits": touching digits read whole, which no split of theirs read better (a
+    piece that wide comes only from a connected piece read whole, or an atom left uncut)."""
+    return (
+        getattr(piece.prediction, "verdict", "") == SEVERAL_DIGITS
+        and _extent(found, piece.first, piece.last)[0] > MAX_WIDTH
+    )
 
 
 def _dot(found: Atoms, piece: Candidate) -> bool:

@@ -286,3 +286,32 @@ def test_a_digit_drawn_in_many_strokes_is_read_from_its_ink(client: TestClient) 
     answer = client.post("/api/number", json=body)
     assert answer.status_code == 200
     assert answer.json()["number"] == "1"
+
+
+def test_a_minus_sign_drawn_in_strokes_is_a_piece_of_its_own(client: TestClient) -> None:
+    """ "-7": with its strokes, the dash was glued to the 7, one piece 267 px wide read "7"."""
+    drawn = draw_number(number_of("7"))
+    x0, y0, _, y1 = drawn.boxes[0]
+    dash = [[x0 - 70.0, (y0 + y1) / 2], [x0 - 25.0, (y0 + y1) / 2]]
+    image = Image.open(io.BytesIO(drawn.png)).convert("RGBA")
+    ImageDraw.Draw(image).line([tuple(p) for p in dash], fill=(0, 0, 0, 255), width=14)
+    body = {"image": png_data_url(png_bytes(image)), "strokes": [dash, *strokes_json(drawn)]}
+    answer = client.post("/api/number", json=body).json()
+    assert [(piece["verdict"], piece["box"][2] <= x0) for piece in answer["digits"]] == [
+        ("not_a_digit", True),
+        ("digit", False),
+    ]
+    assert answer["number"] == "7"
+    assert answer["verdict"] == "not_a_number"
+
+
+def test_touching_digits_read_whole_say_what_predict_says(client: TestClient) -> None:
+    """Five overlapping 8s, one blob: read whole, they are "several digits" in both modes, and
+    no confident one-digit number."""
+    drawn = draw_number(number_of("88888"), gaps=-0.1, heights=100)
+    headers = {"content-type": "image/png"}
+    answer = client.post("/api/number", content=drawn.png, headers=headers).json()
+    single = client.post("/api/predict", content=drawn.png, headers=headers).json()
+    assert single["verdict"] == "several_digits"
+    assert answer["verdict"] == "not_a_number"
+    assert "several_digits" in [piece["verdict"] for piece in answer["digits"]]

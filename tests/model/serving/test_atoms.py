@@ -137,3 +137,23 @@ def test_a_long_thin_scribble_is_not_cut_into_hundreds_of_atoms() -> None:
     ImageDraw.Draw(image).line(points, fill=255, width=3)
     found = find_atoms(working_grid(np.asarray(image, dtype=np.float32) / 255))
     assert len(found.atoms) <= MAX_ATOM_COUNT
+
+
+@pytest.mark.parametrize("use_strokes", [False, True])
+def test_the_bars_of_an_equals_sign_are_not_cut_where_their_round_ends_thin(
+    use_strokes: bool,
+) -> None:
+    # The bars set the line height themselves: the cut spacing is then a couple of cells, under
+    # a brush width, and each bar was cut where its round cap thins, leaving a sliver.
+    bars = [[(300.0, 120.0), (500.0, 120.0)], [(300.0, 170.0), (500.0, 170.0)]]
+    image = Image.new("L", (840, 280), 0)
+    draw = ImageDraw.Draw(image)
+    for bar in bars:
+        draw.line(bar, fill=255, width=20)
+        for x, y in bar:
+            draw.ellipse((x - 10, y - 10, x + 10, y + 10), fill=255)
+    grid = working_grid(np.asarray(image, dtype=np.float32) / 255)
+    given = [np.asarray(bar) for bar in bars] if use_strokes else None
+    found = find_atoms(grid, given)
+    assert len(found.atoms) == 2
+    assert all(a.mask.shape[1] * grid.factor > 200 for a in found.atoms)

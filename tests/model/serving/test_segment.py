@@ -293,13 +293,15 @@ ONE_PIECE_NOT_DIGITS = {
 def test_one_piece_of_ink_that_is_not_a_digit_is_not_a_number(
     predictor: Predictor, use_strokes: bool, shape: str
 ) -> None:
-    # Cut into atoms, a dash's halves read "0" and "1" and an X's strokes "11"; as a whole,
-    # each is what the verdict classifier refuses.
+    # Cut into atoms, an X's strokes read "11"; as a whole, it is what the verdict classifier
+    # refuses. A dash alone, one even stroke, is no longer cut (its halves read "0" and "1"),
+    # and is read whole as the only piece.
     strokes = ONE_PIECE_NOT_DIGITS[shape]
     ink = pad_ink(strokes)
     given = [np.asarray(s, dtype=np.float64) for s in strokes] if use_strokes else None
     reading = read_number(predictor, ink, given)
-    assert len(reading.atoms.atoms) > 1  # the premise: it is cut, and its parts read as digits
+    if shape == "an X":
+        assert len(reading.atoms.atoms) > 1  # the premise: it is cut, its parts read as digits
     assert reading.number == ""
     assert reading.verdict == "not_a_number"
     assert reading.verdicts == ["not_a_digit"]
@@ -409,3 +411,75 @@ def test_a_dash_after_a_digit_is_no_digit(predictor: Predictor) -> None:
     reading = read_number(predictor, ink)
     assert reading.number == "1"
     assert reading.verdicts == ["digit", "not_a_digit"]
+
+
+def marked(text: str, mark: list[list[tuple[float, float]]], at: int, gaps: float = 0.5) -> tuple[
+    NDArray[np.float32], list[NDArray[np.float64]], float
+]:  # fmt: skip
+    """`text` drawn with `mark` (strokes in a unit box: x 0..1 across the gap before digit `at`,
+    y 0..1 down the first digit's height) added: the ink map, every stroke, the mark's x."""
+    drawn = draw_number(number_of(text), gaps=gaps)
+    x0, y0, _, y1 = drawn.boxes[0]
+    right = drawn.boxes[at][0]
+    left = drawn.boxes[at - 1][2] if at > 0 else x0 - (y1 - y0) * gaps
+    symbol = [[(left + x * (right - left), y0 + y * (y1 - y0)) for x, y in s] for s in mark]
+    ink, strokes = with_symbol(drawn, symbol)
+    return ink, strokes, (left + right) / 2
+
+
+DASH = [[(0.25, 0.5), (0.75, 0.5)]]  # a minus sign or a hyphen, half the gap long
+POINT = [[(0.5, 0.95)]]  # a decimal point, a dab of the pen on the baseline
+
+
+@WITH_AND_WITHOUT_STROKES
+@pytest.mark.parametrize(
+    ("text", "mark", "at", "verdicts"),
+    [
+        ("05", POINT, 1, ["digit", "not_a_digit", "digit"]),  # 0.5
+        ("7", DASH, 0, ["not_a_digit", "digit"]),  # -7
+        ("12", DASH, 1, ["digit", "not_a_digit", "digit"]),  # 1-2
+    ],
+)
+def test_a_point_or_a_dash_beside_a_digit_is_a_piece_of_its_own(
+    predictor: Predictor,
+    use_strokes: bool,
+    text: str,
+    mark: list[list[tuple[float, float]]],
+    at: int,
+    verdicts: list[str],
+) -> None:
+    # Glued to the digit beside it, a dot or a dash costs less than standing alone, shorter than
+    # the line: "0.5" read "05", and with strokes "-7" read "7" as one wide piece.
+    ink, strokes, x = marked(text, mark, at)
+    reading = read_number(predictor, ink, strokes if use_strokes else None)
+    assert reading.verdicts == verdicts
+    assert reading.number == text
+    assert reading.verdict == "not_a_number"
+    piece = reading.pieces[verdicts.index("not_a_digit")]
+    assert piece.box[0] < x < piece.box[2]
+    assert all(not p.box[0] < x < p.box[2] for p in reading.pieces if p is not piece)
+
+
+@WITH_AND_WITHOUT_STROKES
+def test_two_bars_are_two_pieces_each_whole(predictor: Predictor, use_strokes: bool) -> None:
+    # An "=": each bar was cut a few px from its end, where the round cap thins, and the two
+    # caps made a third piece of their own.
+    bars = [[(300.0, 120.0), (500.0, 120.0)], [(300.0, 170.0), (500.0, 170.0)]]
+    given = [np.asarray(s, dtype=np.float64) for s in bars] if use_strokes else None
+    reading = read_number(predictor, pad_ink(bars), given)
+    assert reading.verdict == "not_a_number"
+    assert len(reading.pieces) == 2
+    for piece in reading.pieces:
+        assert piece.box[0] < 300
+        assert piece.box[2] > 500
+
+
+def test_touching_digits_read_whole_as_several_are_not_a_number(predictor: Predictor) -> None:
+    # Five 8s overlapping, one blob 2.4 line heights wide: read whole, the network said "0" at
+    # 0.99 and the number was "0"; the verdict classifier calls it several digits.
+    drawn = draw_number(number_of("88888"), gaps=-0.1, heights=100)
+    assert components(drawn) == 1
+    reading = read_number(predictor, drawn.ink)
+    assert "several_digits" in reading.verdicts
+    assert reading.verdict == "not_a_number"
+    assert len(reading.number) < 5
