@@ -4,7 +4,8 @@ A request with a profile asks the store one cheap question, the profile's revisi
 its newest example), and reads the examples and runs them through the network only when that
 has moved since the last time. So a new example counts on the very next request, from any
 server process, and a profile read again costs one small query. Unknown profiles raise the
-store's UnknownProfileError; an unusable store, StoreUnavailableError.
+store's UnknownProfileError (and a deleted profile's prototypes are dropped then, or at once
+by the process that deleted it); an unusable store, StoreUnavailableError.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from app.store import Store
+from app.store import Store, UnknownProfileError
 from model.serving.predictor import Predictor
 from model.serving.prototypes import Prototypes
 
@@ -32,7 +33,13 @@ class PrototypeCache:
         self._kept: OrderedDict[str, tuple[int, Prototypes]] = OrderedDict()
 
     def get(self, profile: str) -> Prototypes:
-        revision = self.store.profile_revision(profile)
+        try:
+            revision = self.store.profile_revision(profile)
+        except UnknownProfileError:
+            # Deleted, maybe through another server process: what was derived from its
+            # drawings goes from this one's memory too.
+            self.forget(profile)
+            raise
         with self._lock:
             kept = self._kept.get(profile)
             if kept is not None and kept[0] == revision:
@@ -50,3 +57,8 @@ class PrototypeCache:
                 _, (_, dropped) = self._kept.popitem(last=False)
                 kept_examples -= len(dropped)
         return prototypes
+
+    def forget(self, profile: str) -> None:
+        """Drop a profile's prototypes (its examples' descriptions): when it is deleted."""
+        with self._lock:
+            self._kept.pop(profile, None)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.adaptation import PrototypeCache
-from app.deps import PredictorDep, SettingsDep, StoreDep
+from app.deps import PredictorDep, PrototypesDep, SettingsDep, StoreDep
 from app.errors import ApiError
 from app.inputs import body_or_query, image_body, read_image_input
 from app.schemas import (
@@ -101,8 +101,10 @@ async def profile_info(profile: ProfileId, store: StoreDep) -> ProfileInfo:
     responses=error_responses(404, 503),
     summary="Delete a profile and every example stored in it",
 )
-async def delete_profile(profile: ProfileId, store: StoreDep) -> Response:
-    if not await in_store(store.delete_profile, profile):
+async def delete_profile(profile: ProfileId, store: StoreDep, cache: PrototypesDep) -> Response:
+    deleted = await in_store(store.delete_profile, profile)
+    cache.forget(profile)  # nothing derived from its drawings stays in this process either
+    if not deleted:
         raise unknown_profile()
     return Response(status_code=204)
 

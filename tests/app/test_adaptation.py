@@ -198,3 +198,34 @@ def test_the_cache_keeps_at_most_its_examples_dropping_the_least_recently_used(
     assert store.reads == 3
     cache.get(profiles[0])  # dropped to keep 4 examples: read again
     assert store.reads == 4
+
+
+def test_a_deleted_profile_leaves_nothing_in_the_cache(
+    predictor: Predictor, tmp_path: Path, test_sample: Sample
+) -> None:
+    """Deleted through this cache's process (forget) or through another (its next reading
+    finds it gone): either way, the descriptions of its drawings leave memory."""
+    images, labels = test_sample
+    store = CountingStore(str(tmp_path / "d.sqlite3"), StoreLimits())
+    cache = PrototypeCache(store, predictor)
+    here, elsewhere = store.create_profile(), store.create_profile()
+    for profile in (here, elsewhere):
+        store.add_example(images[0], int(labels[0]), 0, "0" * 64, profile)
+        assert len(cache.get(profile)) == 1
+    assert set(cache._kept) == {here, elsewhere}
+    cache.forget(here)
+    assert store.delete_profile(elsewhere)  # as another server process would
+    with pytest.raises(UnknownProfileError):
+        cache.get(elsewhere)
+    assert not cache._kept
+
+
+def test_delete_through_the_api_empties_the_cache(api: TestClient, test_sample: Sample) -> None:
+    profile = new_profile(api)
+    stored = api.post("/api/examples", json=example(test_sample[0][0], 3, profile=profile))
+    assert stored.status_code == 201
+    read(api, test_sample[0][0], profile)
+    cache = api.app.state.prototypes  # type: ignore[attr-defined]
+    assert profile in cache._kept
+    assert api.delete(f"/api/profiles/{profile}").status_code == 204
+    assert profile not in cache._kept
