@@ -320,7 +320,8 @@ def run_predict(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.images:
         try:
-            result = predictor.predict([image_to_mnist(read_image_file(path))])[0]
+            image = image_to_mnist(read_image_file(path), FILE_LIMITS)
+            result = predictor.predict([image])[0]
         except (OSError, PreprocessError) as error:
             failures += 1
             message = error.strerror if isinstance(error, OSError) else str(error)
@@ -345,7 +346,12 @@ def run_predict(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def read_image_file(path: Path, limit: int = ImageLimits().max_bytes) -> bytes:
+# `digits predict` reads local files, a phone's full-size photos among them (often 2-5 MB and up
+# to 48 megapixels): larger bounds than the server's, whose defaults guard against strangers.
+FILE_LIMITS = ImageLimits(max_bytes=32 * 1024 * 1024, max_side=8192, max_pixels=48_000_000)
+
+
+def read_image_file(path: Path, limit: int = FILE_LIMITS.max_bytes) -> bytes:
     """A file's bytes, at most `limit` of them: ImageTooLargeError beyond, before reading the
     rest (`/dev/zero` or a 3 GB file must not fill memory first); OSError as `open` raises."""
     with path.open("rb") as file:
@@ -365,7 +371,7 @@ def _predict_numbers(predictor: Predictor, paths: Sequence[Path], as_json: bool)
     failures = 0
     for path in paths:
         try:
-            reading = read_number_image(predictor, read_image_file(path))
+            reading = read_number_image(predictor, read_image_file(path), FILE_LIMITS)
         except (OSError, PreprocessError) as error:
             failures += 1
             message = error.strerror if isinstance(error, OSError) else str(error)
@@ -508,7 +514,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "predict",
         run_predict,
         "read the digit in image files",
-        "Read the digit in each image file (any polarity).",
+        "Read the digit in each image file (any polarity). Files of up to 32 MiB and 48 "
+        "megapixels (8,192 px a side) are read: a phone's full-size photos fit.",
     )
     predict.add_argument(
         "images", type=Path, nargs="+", help="PNG, JPEG, WebP, GIF, BMP or TIFF files"

@@ -272,9 +272,26 @@ def test_predict_reads_no_more_than_the_image_limit(
     flags = ["--number"] if number else []
     assert main(["predict", *flags, str(big), "/dev/zero"]) == 1
     err = capsys.readouterr().err
-    assert f"big.png: image is {3 << 30} bytes; the limit is 2097152" in err
-    assert "/dev/zero: image is over the limit of 2097152 bytes" in err
-    assert reads == [2097153, 2097153]
+    limit = 32 * 1024 * 1024
+    assert f"big.png: image is {3 << 30} bytes; the limit is {limit}" in err
+    assert f"/dev/zero: image is over the limit of {limit} bytes" in err
+    assert reads == [limit + 1, limit + 1]
+
+
+def test_predict_reads_a_full_size_phone_photo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Over the server's 2 MiB: a 4,000 x 3,000 photo of a 7 with sensor noise (about 5 MB)."""
+    from PIL import Image, ImageDraw
+
+    photo = Image.new("L", (4000, 3000), 235)
+    ImageDraw.Draw(photo).line([(1500, 700), (2500, 700), (1800, 2300)], fill=30, width=120)
+    noisy = np.asarray(photo, np.float64) + np.random.default_rng(0).normal(0, 6, (3000, 4000))
+    path = tmp_path / "photo.png"
+    Image.fromarray(noisy.clip(0, 255).astype(np.uint8)).convert("RGB").save(path)
+    assert path.stat().st_size > 2 * 1024 * 1024
+    assert main(["predict", "--json", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["digit"] == 7
 
 
 def test_evaluate_json_on_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
