@@ -246,14 +246,20 @@ def _ink_is_dark(
 ) -> bool:
     """Whether the ink is darker than a background at `level` (the border's median).
 
-    A background in the outer quarters of the range decides alone: light paper, dark ink; a
-    dark screen, light ink. In the middle half the image's extremes decide, the ink being on
-    the side the image reaches further from the background: a green sheet (luminance 119 of
-    255) with red ink (81) was taken for light ink on a dark background, and found no ink.
+    A background in the outer quarters of the range decides: light paper, dark ink; a dark
+    screen, light ink; unless nothing on that side stands out by MIN_INK_CONTRAST and the
+    other side does (white ink on yellow paper, 250 on 220). In the middle half the image's
+    extremes decide, the ink being on the side the image reaches further from the background:
+    a green sheet (luminance 119 of 255) with red ink (81) was taken for light ink on a dark
+    background, and found no ink.
     """
-    if abs(level - full_scale / 2) > full_scale / 4:
-        return level > full_scale / 2
-    return level - float(values.min()) >= float(values.max()) - level
+    darker, lighter = level - float(values.min()), float(values.max()) - level
+    if abs(level - full_scale / 2) <= full_scale / 4:
+        return darker >= lighter
+    usual, other = (darker, lighter) if level > full_scale / 2 else (lighter, darker)
+    faint = MIN_INK_CONTRAST * full_scale
+    flipped = usual < faint <= other
+    return (level > full_scale / 2) != flipped
 
 
 def _background_level(values: NDArray[np.uint8] | NDArray[np.float32]) -> float:

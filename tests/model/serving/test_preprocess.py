@@ -207,6 +207,8 @@ def coloured(
         ((110, 110, 110), (150, 150, 150)),  # light ink on mid-grey
         ((150, 150, 150), (100, 100, 100)),  # dark ink on mid-grey
         ((40, 40, 200), (250, 220, 30)),  # yellow on blue
+        ((250, 230, 90), (250, 250, 250)),  # white on yellow: 250 on 220, the light side
+        ((40, 40, 40), (10, 10, 10)),  # black on a dark screen: the dark side
     ],
 )
 def test_ink_on_a_mid_level_background_is_found_on_its_side(
