@@ -58,6 +58,10 @@ class DatabaseFullError(StoreError):
     """The database has reached its configured size limit."""
 
 
+class _TakeBackError(Exception):
+    """Raised inside a transaction to roll it back: `Store.check`'s trial write."""
+
+
 @dataclass(frozen=True)
 class StoreLimits:
     max_profile_examples: int = 2000
@@ -105,9 +109,26 @@ class Store(abc.ABC):
 
     # -------------------------------------------------------------------- the interface
     def check(self) -> None:
-        """Open (create, migrate) the database now; StoreUnavailableError says what is wrong."""
+        """Open (create, migrate) the database now, write to it and take that back, and check
+        its pages (`_check_pages`): StoreUnavailableError says what is wrong. What `digits
+        serve` runs at start-up, so a read-only or damaged store is named there, not at the
+        first correction."""
         with self._session():
-            pass
+            probe = secrets.token_urlsafe(PROFILE_ID_BYTES)
+            try:
+                with self._transaction():
+                    self._execute(
+                        "INSERT INTO profiles (id, created) VALUES (?, ?)",
+                        (probe, self._time(_now())),
+                    )
+                    raise _TakeBackError
+            except _TakeBackError:
+                pass
+            self._check_pages()
+
+    def _check_pages(self) -> None:  # noqa: B027 (a hook: most databases check themselves)
+        """Raise StoreUnavailableError if the database's own check finds damage; by default
+        nothing to check."""
 
     def create_profile(self) -> str:
         """A new profile's id: 128 random bits, URL-safe."""

@@ -45,6 +45,8 @@ def test_a_read_only_database_can_be_read_but_not_written(
     read_only_url = postgres_database + "%20-c%20default_transaction_read_only%3Don"
     reader = open_store(read_only_url, StoreLimits())
     try:
+        with pytest.raises(StoreUnavailableError, match="the database is read-only"):
+            reader.check()
         assert reader.profile_counts(profile) == [0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
         for write in (reader.create_profile, lambda: add(reader, profile)):
             with pytest.raises(StoreUnavailableError, match="the database is read-only"):

@@ -229,6 +229,29 @@ def test_a_database_with_corrupt_pages_is_unavailable(store: Store, path: Path) 
         store.profile_counts(profile)
 
 
+def test_the_start_up_check_finds_damaged_pages_that_a_first_read_misses(
+    store: Store, path: Path
+) -> None:
+    """Two pages of a busy table overwritten: opening and the profiles table still work, so
+    only a check of every page (quick_check) can say it at start-up."""
+    for _ in range(3):
+        profile = store.create_profile()
+        for _ in range(20):
+            add(store, profile)
+    store.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    data[5 * page : 7 * page] = b"\xff" * (2 * page)
+    path.write_bytes(bytes(data))
+    reader = open_store(str(path), StoreLimits())
+    try:
+        assert reader.create_profile()  # the damage is elsewhere: this page is fine
+        with pytest.raises(StoreUnavailableError, match="the database file is corrupt"):
+            reader.check()
+    finally:
+        reader.close()
+
+
 @contextmanager
 def read_only(*targets: Path) -> Iterator[None]:
     """Files or folders made read-only, even for root (who ignores file modes, but not the
@@ -259,6 +282,8 @@ def test_a_read_only_file_can_be_read_but_not_written(store: Store, path: Path) 
     with read_only(path):
         reader = open_store(str(path), StoreLimits())
         try:
+            with pytest.raises(StoreUnavailableError, match="the database is read-only"):
+                reader.check()  # said at start-up: reading alone would not show it
             assert reader.profile_counts(profile) == [0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
             for write in (reader.create_profile, lambda: add(reader, profile)):
                 with pytest.raises(StoreUnavailableError, match="the database is read-only"):
@@ -285,6 +310,8 @@ def test_a_read_only_uri_is_passed_to_sqlite(store: Store, path: Path) -> None:
     profile = store.create_profile()
     store.close()
     reader = open_store(f"file:{path}?mode=ro", StoreLimits())
+    with pytest.raises(StoreUnavailableError, match="the database is read-only"):
+        reader.check()
     assert reader.profile_counts(profile) == [0] * 10
     with pytest.raises(StoreUnavailableError, match="the database is read-only"):
         reader.create_profile()
