@@ -559,11 +559,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one `digits` command; returns its exit code (2 for a usage error, as argparse).
 
     Output piped into a command that stops reading early (`digits evaluate --json | head`)
-    ends quietly, with exit code 1, as Python's documentation on SIGPIPE recommends.
+    ends quietly, with exit code 1, as Python's documentation on SIGPIPE recommends. Ctrl-C
+    ends any command with one line and exit code 130 (128 + SIGINT), as shells do; `train`
+    says first what it saved.
     """
     try:
         code = _run(argv)
         sys.stdout.flush()  # here, so a closed pipe is caught below rather than at exit
+    except KeyboardInterrupt:
+        print("\ndigits: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # Python flushes stdout again at exit: point it at devnull so that cannot fail too.
         devnull = os.open(os.devnull, os.O_WRONLY)

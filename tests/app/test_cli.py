@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app import cli
 from app.cli import build_parser, main
 from app.settings import Settings
 from model.data import download
@@ -276,6 +277,19 @@ def test_predict_reads_no_more_than_the_image_limit(
     assert f"big.png: image is {3 << 30} bytes; the limit is {limit}" in err
     assert f"/dev/zero: image is over the limit of {limit} bytes" in err
     assert reads == [limit + 1, limit + 1]
+
+
+def test_ctrl_c_ends_a_command_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`digits predict FIFO` waits for a writer; Ctrl-C then printed a traceback."""
+
+    def interrupted(*args: object, **kwargs: object) -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "read_image_file", interrupted)
+    assert main(["predict", "any.png"]) == 130
+    assert capsys.readouterr().err == "\ndigits: interrupted\n"
 
 
 def test_predict_reads_a_full_size_phone_photo(
