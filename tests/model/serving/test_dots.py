@@ -47,6 +47,20 @@ def test_separate_dots_are_only_dots(centres: tuple[tuple[float, float], ...]) -
     assert only_dots(mnist_input(dabs(*centres)))
 
 
+def test_staggered_dots_covering_every_row_and_column_are_only_dots() -> None:
+    """No blank row or column between any two of them: an earlier shortcut, which looked for
+    one, let these through as a digit."""
+    centres = ((0.2, 0.3), (0.3, 0.6), (0.4, 0.2), (0.5, 0.5), (0.6, 0.8), (0.7, 0.4), (0.8, 0.7))
+    image = mnist_input(dabs(*centres), brush=30)
+    rows, columns = (
+        np.flatnonzero((image >= 128).any(axis=1)),
+        np.flatnonzero((image >= 128).any(axis=0)),
+    )
+    assert len(rows) == rows[-1] - rows[0] + 1  # the premise: no blank row between the dots
+    assert len(columns) == columns[-1] - columns[0] + 1  # nor column
+    assert only_dots(image)
+
+
 def test_one_dot_is_left_to_the_classifier() -> None:
     assert not only_dots(mnist_input(dabs((0.5, 0.5))))
 
