@@ -18,8 +18,8 @@ and following the choices back from best[n] gives the pieces. Every piece goes t
 recipe as a single drawn digit (its ink cropped from the image, then `to_mnist`), and all the
 candidate pieces are read in one `Predictor.predict` batch. One exception: a connected piece of
 ink that the verdict classifier calls "not a digit" as a whole (an X, a "+") is kept whole, as
-one piece that is not a digit (`choose_pieces`), and so is a mark beside the digits, a minus
-or a decimal point, however close (`_mark`).
+one piece that is not a digit (`choose_pieces`), and so is a mark beside the digits, a minus,
+a decimal point, an "=" or a colon, however close (`mark_spans`).
 
 Worked example (docs/segmentation.png): "2024", the 0 touching the 2 after it, from the image
 alone. Six atoms: 2-left, 2-right, 0, 2-left, 2-right, 4. The candidates read, with their costs:
@@ -38,6 +38,7 @@ that every digit is right if the pieces' errors are independent.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -228,13 +229,16 @@ def read_number(
     grid = working_grid(ink)
     found = find_atoms(grid, strokes)
     groups = ink_groups(found)
+    marks = mark_spans(found, costs)
     spans = candidate_spans(found)
-    # Each piece of ink cut in several atoms is read whole too, if no candidate is it already.
-    every = [*spans, *(g for g in groups if g[1] - g[0] > 1 and g not in spans)]
+    # Each piece of ink cut in several atoms is read whole too, and so is each mark, if no
+    # candidate is it already.
+    extra = [g for g in groups if g[1] - g[0] > 1] + marks
+    every = [*spans, *dict.fromkeys(g for g in extra if g not in spans)]
     crops = [piece_ink(ink, grid, found.atoms[first:last]) for first, last in every]
     predictions = predictor.predict([to_mnist(crop) for crop, _ in crops], prototypes)
     boxes = [box for _, box in crops]
-    return choose_pieces(found, every, boxes, predictions, grid.factor, costs, groups)
+    return choose_pieces(found, every, boxes, predictions, grid.factor, costs, groups, marks)
 
 
 def ink_groups(found: Atoms) -> list[tuple[int, int]]:
@@ -270,6 +274,7 @@ def choose_pieces(
     factor: int,
     costs: Costs = COSTS,
     refusable: Sequence[tuple[int, int]] = (),
+    marks: Sequence[tuple[int, int]] = (),
 ) -> NumberReading:
     """Cost every candidate piece, take the shortest path, and say what it reads.
 
@@ -278,9 +283,11 @@ def choose_pieces(
     answer, not a digit, when it is the whole drawing or at most SYMBOL_WIDTH line heights wide:
     cut apart, a dash's halves read "0" and "1" and an X's strokes "11", each part a fair digit
     on its own; the whole can tell. Digits that touch mostly read "several digits" as a whole,
-    and are wider, so they are cut as usual. A piece of ink in one atom is refused the same way
-    when it is a mark beside the digits (`_mark`): glued to its neighbour, a minus or a decimal
-    point costs less than standing alone, shorter than the line ("0.5" read "05").
+    and are wider, so they are cut as usual.
+    `marks`: marks beside the digits (`mark_spans`: a minus, a decimal point, an "=", a colon).
+    Glued to its neighbour, a mark costs less than standing alone, shorter than the line ("0.5"
+    read "05", "1=2" read "12"), so one the classifier calls "not a digit", or one made only of
+    separate dots (`_dot`; the classifier takes a colon for a 4), is refused the same way.
     A chosen piece wider than MAX_WIDTH that the classifier calls "several digits" keeps that
     verdict (`_several`), and the number leaves it out.
     """
@@ -289,13 +296,18 @@ def choose_pieces(
         for (first, last), box, prediction in zip(spans, boxes, predictions, strict=True)
     ]
     by_span = {(c.first, c.last): c for c in candidates}
+    groups = [g for g in refusable if g[1] - g[0] > 1 and _refused_by_verdict(by_span.get(g))]
+    marked = [m for m in marks if _refused_by_verdict(by_span.get(m)) or _dots(found, m, by_span)]
+    wide_enough = [
+        span
+        for span in dict.fromkeys([*groups, *marked])
+        if span == (0, len(found.atoms)) or _extent(found, *span)[0] <= SYMBOL_WIDTH
+    ]
+    # A mark takes in every connected piece of ink within its columns: keep the outermost.
     refused = [
-        by_span[group]
-        for group in refusable
-        if group in by_span
-        and (group[1] - group[0] > 1 or _mark(found, *group, costs))
-        and getattr(by_span[group].prediction, "verdict", "") == NOT_A_DIGIT
-        and (group == (0, len(found.atoms)) or _extent(found, *group)[0] <= SYMBOL_WIDTH)
+        by_span[span]
+        for span in wide_enough
+        if not any(o != span and o[0] <= span[0] and span[1] <= o[1] for o in wide_enough)
     ]
     kept = [c for c in candidates if not any(_overlap(c, r) for r in refused)]
     pieces = shortest_path([*kept, *refused], len(found.atoms))
@@ -322,6 +334,24 @@ def choose_pieces(
     )
 
 
+def _dots(found: Atoms, span: tuple[int, int], by_span: dict[tuple[int, int], Candidate]) -> bool:
+    """Whether atoms span[0]..span[1]-1 are two or more dots (`_dot`), each a blob of its own:
+    as with a drawing of dots only, no digit is made of them, whatever the verdict classifier
+    says (it reads a colon's two dots, fitted into its box, as the ends of a digit's strokes)."""
+    atoms = found.atoms[span[0] : span[1]]
+    return (
+        span in by_span
+        and len(atoms) > 1
+        and len({a.blob for a in atoms}) == len(atoms)
+        and _dot(found, by_span[span])
+    )
+
+
+def _refused_by_verdict(candidate: Candidate | None) -> bool:
+    """Whether a candidate was read and the verdict classifier calls it "not a digit"."""
+    return candidate is not None and getattr(candidate.prediction, "verdict", "") == NOT_A_DIGIT
+
+
 def _extent(found: Atoms, first: int, last: int) -> tuple[float, float]:
     """(width, height) of atoms first..last-1 together, in line heights."""
     atoms = found.atoms[first:last]
@@ -330,22 +360,51 @@ def _extent(found: Atoms, first: int, last: int) -> tuple[float, float]:
     return wide / found.line_height, tall / found.line_height
 
 
-def _mark(found: Atoms, first: int, last: int, costs: Costs = COSTS) -> bool:
-    """Whether atoms first..last-1 are a mark beside the digits (a minus, a hyphen, a decimal
-    point): shorter than the line (`costs.short_height`), at most DOT_SIZE brush widths tall
-    (a dot's limit; a dash is a pen's width), and sharing no column with any other atom.
+def mark_spans(found: Atoms, costs: Costs = COSTS) -> list[tuple[int, int]]:
+    """The atoms (first, last) of each mark beside the digits: a minus, a hyphen, a decimal
+    point, an "=", a colon. A mark is atoms linked by shared columns, by a blob (a stroke, or a
+    connected piece of ink) cut between them, or by touching ink, that share no column with any
+    other atom; it is shorter than the line (`costs.short_height`), and each of its blobs is at
+    most DOT_SIZE brush widths tall (a dot's limit; a dash is a pen's width). So an "=" or a
+    colon is one mark, its bars or dots one above the other.
 
-    A part of a digit that does not touch the rest lies over it (a 5's flag, a 7's bar), or is
-    taller: without the DOT_SIZE limit, 4s drawn with the open arm apart from the stem (4.2 to
-    6.3 brush widths tall) lost 6 of the held-out writers' 700 numbers with strokes; with it,
-    none. The training writers' share read exactly moved neither way."""
-    atoms = found.atoms[first:last]
-    tall = max(a.bottom for a in atoms) - min(a.top for a in atoms)
-    if tall > DOT_SIZE * found.brush or tall >= costs.short_height * found.line_height:
-        return False
-    left, right = min(a.left for a in atoms), max(a.right for a in atoms)
-    others = (*found.atoms[:first], *found.atoms[last:])
-    return not any(a.left < right and left < a.right for a in others)
+    A part of a digit that does not touch the rest lies over it (a 5's flag, a 7's bar), and so
+    shares its columns, or is taller: without the DOT_SIZE limit, 4s drawn with the open arm
+    apart from the stem (4.2 to 6.3 brush widths tall) lost 6 of the held-out writers' 700
+    numbers with strokes; with it, none. The training writers' share read exactly moved neither
+    way."""
+    atoms = found.atoms
+    parent = list(range(len(atoms)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    for i, j in itertools.combinations(range(len(atoms)), 2):
+        a, b = atoms[i], atoms[j]
+        pair = (min(a.blob, b.blob), max(a.blob, b.blob))
+        if (a.left < b.right and b.left < a.right) or a.blob == b.blob or pair in found.touching:
+            parent[root(i)] = root(j)
+    members: dict[int, list[int]] = {}
+    for index in range(len(atoms)):
+        members.setdefault(root(index), []).append(index)
+    marks = []
+    for indices in members.values():
+        first, last = indices[0], indices[-1] + 1
+        if last - first != len(indices):
+            continue  # interleaved with other atoms: not beside them
+        tops: dict[int, int] = {}
+        bottoms: dict[int, int] = {}
+        for atom in atoms[first:last]:
+            tops[atom.blob] = min(tops.get(atom.blob, atom.top), atom.top)
+            bottoms[atom.blob] = max(bottoms.get(atom.blob, atom.bottom), atom.bottom)
+        if all(bottoms[b] - tops[b] <= DOT_SIZE * found.brush for b in tops) and (
+            max(bottoms.values()) - min(tops.values()) < costs.short_height * found.line_height
+        ):
+            marks.append((first, last))
+    return marks
 
 
 def _too_tall(found: Atoms, piece: Candidate) -> bool:

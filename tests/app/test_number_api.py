@@ -22,7 +22,14 @@ from app.schemas import (
     MAX_NUMBER_STROKES,
 )
 from model.data.canvas import png_bytes, png_data_url
-from tests.model.serving.number_drawings import Drawn, draw_number, number_of
+from tests.model.serving.number_drawings import (
+    COLON,
+    EQUALS,
+    Drawn,
+    draw_number,
+    marked,
+    number_of,
+)
 
 DIGIT_KEYS = {"digit", "verdict", "confidence", "probabilities", "box", "input"}
 
@@ -315,3 +322,33 @@ def test_touching_digits_read_whole_say_what_predict_says(client: TestClient) ->
     assert single["verdict"] == "several_digits"
     assert answer["verdict"] == "not_a_number"
     assert "several_digits" in [piece["verdict"] for piece in answer["digits"]]
+
+
+@pytest.mark.parametrize("with_strokes", [False, True])
+@pytest.mark.parametrize(
+    ("text", "mark", "at", "gaps"),
+    [("1230", COLON, 2, 0.2), ("12", EQUALS, 1, 0.5)],
+    ids=["12:30", "1 = 2"],
+)
+def test_a_colon_or_an_equals_sign_between_digits_is_no_digit(
+    client: TestClient,
+    text: str,
+    mark: list[list[tuple[float, float]]],
+    at: int,
+    gaps: float,
+    with_strokes: bool,
+) -> None:
+    """ "12:30" at handwriting spacing read "1230", a number at 0.999: the colon's dots were
+    glued into the 3. "1 = 2" read "18": the bars were glued to the 2."""
+    drawn, x = marked(text, mark, at, gaps)
+    body = {"image": png_data_url(drawn.png)}
+    if with_strokes:
+        body["strokes"] = strokes_json(drawn)  # type: ignore[assignment]
+    answer = client.post("/api/number", json=body).json()
+    verdicts = ["digit"] * len(text)
+    verdicts.insert(at, "not_a_digit")
+    assert [piece["verdict"] for piece in answer["digits"]] == verdicts
+    mark_box = answer["digits"][at]["box"]
+    assert mark_box[0] < x < mark_box[2]
+    assert answer["number"] == text
+    assert answer["verdict"] == "not_a_number"

@@ -4,12 +4,15 @@ each test asks for, and where each digit's ink really is."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image, ImageDraw
 
 from model.data.canvas import png_bytes
 from model.data.numbers import (
@@ -76,3 +79,44 @@ def draw_number(
 def number_of(text: str) -> list[int]:
     """The one-stroke records spelling `text`, e.g. "2024"."""
     return [DIGITS[int(c)] for c in text]
+
+
+# Marks for `marked`, strokes in a unit box across the gap between two digits.
+DASH = [[(0.25, 0.5), (0.75, 0.5)]]  # a minus sign or a hyphen, half the gap long
+POINT = [[(0.5, 0.95)]]  # a decimal point, a dab of the pen on the baseline
+COLON = [[(0.5, 0.35)], [(0.5, 0.75)]]  # two dabs, one above the other
+EQUALS = [[(0.2, 0.4), (0.8, 0.4)], [(0.2, 0.62), (0.8, 0.62)]]  # two bars
+
+
+def with_symbol(drawn: Drawn, symbol: list[list[tuple[float, float]]]) -> Drawn:
+    """`drawn` with `symbol`'s strokes (px) added with a round pen 14 px wide, between its first
+    digit and the rest in drawing order: the new PNG, its ink map, and every stroke."""
+    image = Image.open(io.BytesIO(drawn.png)).convert("RGBA")
+    canvas = ImageDraw.Draw(image)
+    for stroke in symbol:
+        canvas.line(stroke, fill=(0, 0, 0, 255), width=14, joint="curve")
+        for x, y in (stroke[0], stroke[-1]):
+            canvas.ellipse((x - 7, y - 7, x + 7, y + 7), fill=(0, 0, 0, 255))
+    encoded = io.BytesIO()
+    image.save(encoded, "PNG")
+    given = [np.asarray(s, dtype=np.float64) for s in symbol]
+    return dataclasses.replace(
+        drawn,
+        png=encoded.getvalue(),
+        ink=ink_map(open_image(encoded.getvalue())),
+        strokes=[drawn.strokes[0], *given, *drawn.strokes[1:]],
+    )
+
+
+def marked(
+    text: str, mark: list[list[tuple[float, float]]], at: int, gaps: float = 0.5
+) -> tuple[Drawn, float]:
+    """`text` drawn with `gaps` (units of the first height) and `mark` (strokes in a unit box:
+    x 0..1 across the gap before digit `at`, y 0..1 down the first digit's height) added; and
+    the mark's x in px."""
+    drawn = draw_number(number_of(text), gaps=gaps)
+    x0, y0, _, y1 = drawn.boxes[0]
+    right = drawn.boxes[at][0]
+    left = drawn.boxes[at - 1][2] if at > 0 else x0 - (y1 - y0) * gaps
+    symbol = [[(left + x * (right - left), y0 + y * (y1 - y0)) for x, y in s] for s in mark]
+    return with_symbol(drawn, symbol), (left + right) / 2

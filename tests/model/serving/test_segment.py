@@ -28,14 +28,20 @@ from model.serving.segment import (
 )
 from tests.conftest import SHIPPED_WEIGHTS
 from tests.model.serving.number_drawings import (
+    COLON,
     CROSSED_SEVEN,
+    DASH,
     DIGITS,
+    EQUALS,
     FIVE_WITH_A_FLAG,
     FOUR_IN_TWO_STROKES,
     ONE_WITH_A_FOOT,
+    POINT,
     Drawn,
     draw_number,
+    marked,
     number_of,
+    with_symbol,
 )
 
 WITH_AND_WITHOUT_STROKES = pytest.mark.parametrize("use_strokes", [False, True])
@@ -364,23 +370,6 @@ def test_a_tall_one_beside_small_digits_is_still_read(
     assert read(predictor, drawn, use_strokes).number == "123"
 
 
-def with_symbol(drawn: Drawn, symbol: list[list[tuple[float, float]]]) -> tuple[
-    NDArray[np.float32], list[NDArray[np.float64]]
-]:  # fmt: skip
-    """`drawn` with `symbol`'s strokes (px) added with the same round pen, between its digits in
-    drawing order: the ink map of the new PNG, and every stroke."""
-    image = Image.open(io.BytesIO(drawn.png)).convert("RGBA")
-    canvas = ImageDraw.Draw(image)
-    for stroke in symbol:
-        canvas.line(stroke, fill=(0, 0, 0, 255), width=14, joint="curve")
-        for x, y in (stroke[0], stroke[-1]):
-            canvas.ellipse((x - 7, y - 7, x + 7, y + 7), fill=(0, 0, 0, 255))
-    encoded = io.BytesIO()
-    image.save(encoded, "PNG")
-    given = [np.asarray(s, dtype=np.float64) for s in symbol]
-    return ink_map(open_image(encoded.getvalue())), [drawn.strokes[0], *given, *drawn.strokes[1:]]
-
-
 @WITH_AND_WITHOUT_STROKES
 def test_an_x_between_digits_is_one_piece_and_no_digit(
     predictor: Predictor, use_strokes: bool
@@ -393,8 +382,8 @@ def test_an_x_between_digits_is_one_piece_and_no_digit(
     half = 0.3 * (right - left)
     symbol = [[(x - half, y - half), (x + half, y + half)],
               [(x + half, y - half), (x - half, y + half)]]  # fmt: skip
-    ink, strokes = with_symbol(drawn, symbol)
-    reading = read_number(predictor, ink, strokes if use_strokes else None)
+    both = with_symbol(drawn, symbol)
+    reading = read_number(predictor, both.ink, both.strokes if use_strokes else None)
     assert [p.prediction.digit if v == "digit" else "?" for p, v in
             zip(reading.pieces, reading.verdicts, strict=True)] == [2, "?", 4]  # fmt: skip
     assert reading.number == "24"
@@ -407,57 +396,59 @@ def test_a_dash_after_a_digit_is_no_digit(predictor: Predictor) -> None:
     _, y0, x1, y1 = drawn.boxes[0]
     y = (y0 + y1) / 2
     dash = [[(x1 + 40.0, y), (x1 + 120.0, y)]]
-    ink, _ = with_symbol(drawn, dash)
-    reading = read_number(predictor, ink)
+    reading = read_number(predictor, with_symbol(drawn, dash).ink)
     assert reading.number == "1"
     assert reading.verdicts == ["digit", "not_a_digit"]
 
 
-def marked(text: str, mark: list[list[tuple[float, float]]], at: int, gaps: float = 0.5) -> tuple[
-    NDArray[np.float32], list[NDArray[np.float64]], float
-]:  # fmt: skip
-    """`text` drawn with `mark` (strokes in a unit box: x 0..1 across the gap before digit `at`,
-    y 0..1 down the first digit's height) added: the ink map, every stroke, the mark's x."""
-    drawn = draw_number(number_of(text), gaps=gaps)
-    x0, y0, _, y1 = drawn.boxes[0]
-    right = drawn.boxes[at][0]
-    left = drawn.boxes[at - 1][2] if at > 0 else x0 - (y1 - y0) * gaps
-    symbol = [[(left + x * (right - left), y0 + y * (y1 - y0)) for x, y in s] for s in mark]
-    ink, strokes = with_symbol(drawn, symbol)
-    return ink, strokes, (left + right) / 2
-
-
-DASH = [[(0.25, 0.5), (0.75, 0.5)]]  # a minus sign or a hyphen, half the gap long
-POINT = [[(0.5, 0.95)]]  # a decimal point, a dab of the pen on the baseline
-
-
 @WITH_AND_WITHOUT_STROKES
 @pytest.mark.parametrize(
-    ("text", "mark", "at", "verdicts"),
+    ("text", "mark", "at", "gaps", "verdicts"),
     [
-        ("05", POINT, 1, ["digit", "not_a_digit", "digit"]),  # 0.5
-        ("7", DASH, 0, ["not_a_digit", "digit"]),  # -7
-        ("12", DASH, 1, ["digit", "not_a_digit", "digit"]),  # 1-2
+        ("05", POINT, 1, 0.5, ["digit", "not_a_digit", "digit"]),  # 0.5
+        ("7", DASH, 0, 0.5, ["not_a_digit", "digit"]),  # -7
+        ("12", DASH, 1, 0.5, ["digit", "not_a_digit", "digit"]),  # 1-2
+        # 12:30 at handwriting spacing: the colon's dots were glued into the 3, read "1230".
+        ("1230", COLON, 2, 0.2, ["digit", "digit", "not_a_digit", "digit", "digit"]),
+        ("905", COLON, 1, 0.2, ["digit", "not_a_digit", "digit", "digit"]),
+        # 1 = 2: the bars were glued to the 2 and read "18", with or without strokes.
+        ("12", EQUALS, 1, 0.5, ["digit", "not_a_digit", "digit"]),
+        ("47", EQUALS, 1, 0.5, ["digit", "not_a_digit", "digit"]),
     ],
 )
-def test_a_point_or_a_dash_beside_a_digit_is_a_piece_of_its_own(
+def test_a_mark_beside_a_digit_is_a_piece_of_its_own(
     predictor: Predictor,
     use_strokes: bool,
     text: str,
     mark: list[list[tuple[float, float]]],
     at: int,
+    gaps: float,
     verdicts: list[str],
 ) -> None:
     # Glued to the digit beside it, a dot or a dash costs less than standing alone, shorter than
     # the line: "0.5" read "05", and with strokes "-7" read "7" as one wide piece.
-    ink, strokes, x = marked(text, mark, at)
-    reading = read_number(predictor, ink, strokes if use_strokes else None)
+    drawn, x = marked(text, mark, at, gaps)
+    reading = read_number(predictor, drawn.ink, drawn.strokes if use_strokes else None)
     assert reading.verdicts == verdicts
     assert reading.number == text
     assert reading.verdict == "not_a_number"
     piece = reading.pieces[verdicts.index("not_a_digit")]
     assert piece.box[0] < x < piece.box[2]
     assert all(not p.box[0] < x < p.box[2] for p in reading.pieces if p is not piece)
+
+
+@WITH_AND_WITHOUT_STROKES
+def test_separate_dots_beside_digits_are_no_digit_whatever_the_classifier_says(
+    predictor: Predictor, use_strokes: bool
+) -> None:
+    # The verdict classifier may take a colon for a digit (a 4, on the digit pad): dots apart
+    # from one another and from the digits are refused all the same.
+    trusting = CountingPredictor(predictor, verdicts=dict.fromkeys(range(10), "digit"))
+    drawn, x = marked("1230", COLON, 2, gaps=0.2)
+    reading = read_number(trusting, drawn.ink, drawn.strokes if use_strokes else None)
+    assert reading.verdicts == ["digit", "digit", "not_a_digit", "digit", "digit"]
+    assert reading.number == "1230"
+    assert reading.pieces[2].box[0] < x < reading.pieces[2].box[2]
 
 
 @WITH_AND_WITHOUT_STROKES
