@@ -9,7 +9,9 @@ tables are in app/store/schema.py. Nothing opens the database until it is first 
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from app.store.base import (
@@ -60,6 +62,12 @@ def check_database(database: str) -> None:
     scheme = found.group(1).lower()
     if scheme in POSTGRES_SCHEMES or scheme == "file":
         return
+    if scheme == "sqlite" and ("?" in database or "#" in database):
+        # SQLite would take "db.sqlite3?mode=ro" for a file name, and create it.
+        raise ValueError(
+            "a sqlite:/// URL takes no options: give a file: URI for them "
+            "(file:/path/db.sqlite3?mode=ro)"
+        )
     if scheme == "sqlite" and sqlite_file(database):  # sqlite:///path, with a path
         return
     raise ValueError(
@@ -100,7 +108,10 @@ def open_store(database: str, limits: StoreLimits) -> Store:
 
 
 def describe_database(database: str) -> str:
-    """`database` for a log line: a URL without its password."""
+    """`database` for a log line: a URL without its password; for a `sqlite:///` URL, the file
+    it names (sqlite:///a.db is a.db in the working folder, SQLAlchemy's reading)."""
+    if database.lower().startswith(SQLITE_URL):
+        return os.path.abspath(Path(database[len(SQLITE_URL) :]).expanduser())
     if not URL_SCHEME.match(database):
         return database
     parts = urlsplit(database)

@@ -250,7 +250,7 @@ class Predictor:
             rows = self.calibrated(batch_logits).tolist()
         if self.verdict is not None:
             verdicts = [
-                NOT_A_DIGIT if verdict == DIGIT and only_dots(image) else verdict
+                NOT_A_DIGIT if verdict != NOT_A_DIGIT and only_dots(image) else verdict
                 for verdict, image in zip(verdicts, images, strict=True)
             ]
         return [

@@ -46,6 +46,8 @@ DRAWINGS = {
     # Dots only (model.serving.dots): the classifier called a colon a digit, read as 4.
     "a colon": (pad_png([[(140, 90)], [(140, 190)]]), "not_a_digit"),
     "an ellipsis": (pad_png([[(70, 140)], [(140, 140)], [(210, 140)]]), "not_a_digit"),
+    # The classifier called this one "several digits" (three pieces in a row).
+    "a bold ellipsis": (pad_png([[(60, 140)], [(140, 140)], [(220, 140)]], pen=36), "not_a_digit"),
     "an i": (pad_png([[(140, 60)], [(140, 110), (140, 230)]]), "digit"),  # a stroke and a dot
 }
 

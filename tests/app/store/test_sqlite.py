@@ -19,7 +19,13 @@ import numpy as np
 import pytest
 
 from app.settings import Settings, default_database
-from app.store import Store, StoreLimits, StoreUnavailableError, open_store
+from app.store import (
+    Store,
+    StoreLimits,
+    StoreUnavailableError,
+    describe_database,
+    open_store,
+)
 from app.store.sqlite import SQLiteStore
 from tests.app.store.conftest import SHA256, query, random_pixels
 from tests.conftest import ROOT
@@ -170,6 +176,18 @@ def test_a_sqlite_url_names_the_file(path: Path, monkeypatch: pytest.MonkeyPatch
     relative = open_store("sqlite:///" + path.name, StoreLimits())
     assert len(list(relative.all_examples())) == 1, "the same file"
     relative.close()
+    # Start-up names the file itself, not a URL that reads as an absolute path.
+    assert describe_database("sqlite:///" + path.name) == str(path)
+
+
+def test_a_sqlite_url_with_options_is_refused_not_made_a_file_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = open_store("sqlite:///db.sqlite3?mode=ro", StoreLimits())
+    with pytest.raises(StoreUnavailableError, match="takes no options: give a file: URI"):
+        store.check()
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(
