@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from fastapi.utils import is_body_allowed_for_status_code
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
@@ -24,7 +25,7 @@ from app.inputs import single_query_values
 from app.routes import api, explain, number, pages, profiles
 from app.security import SecurityHeadersMiddleware, security_headers
 from app.settings import Settings
-from app.store import open_store
+from app.store import StoreError, open_store
 from app.trailing_slash import TrailingSlashMiddleware
 from model.resources import resource_dir
 from model.serving.predictor import Predictor
@@ -41,8 +42,12 @@ def create_app(settings: Settings | None = None, predictor: Predictor | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.predictor = predictor or Predictor.from_file(settings.weights)
         # The example store: opened (created, migrated) by its first use, not here, so a broken
-        # database costs only its own endpoints (503), never prediction.
+        # database costs only its own endpoints (503), never prediction. Its check runs here
+        # (a trial write, SQLite's check of every page), so a damaged file is known before any
+        # request writes into it; what it finds is the endpoints' 503, not a failed start.
         app.state.store = open_store(settings.database, settings.store_limits)
+        with suppress(StoreError):
+            await run_in_threadpool(app.state.store.check)
         app.state.prototypes = PrototypeCache(app.state.store, app.state.predictor)
         yield
         app.state.store.close()

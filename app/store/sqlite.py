@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from app.store.base import Result, Store, StoreLimits, StoreUnavailableError
 
+DAMAGED = "the database file is corrupt: repair or replace it"
 BUSY_SECONDS = 10.0  # how long a writer waits for another process's write to finish
 
 # What a SQLite error means, by its primary result code; the message is safe to show a client.
@@ -51,6 +52,9 @@ class SQLiteStore(Store):
         super().__init__(limits)
         self.path = path
         self._connection: sqlite3.Connection | None = None
+        # The file's (mtime, size) when a check found it damaged: until it changes (repaired,
+        # replaced), it is not opened for use, so nothing is written into a damaged file.
+        self._damaged: tuple[int, int] | None = None
 
     def check(self) -> None:
         """As Store.check, but a file not there yet is only checked to be creatable: it is
@@ -88,6 +92,10 @@ class SQLiteStore(Store):
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA secure_delete = ON")
         _switch_to_wal(connection)
+        if self._damaged is not None:
+            if self._signature() == self._damaged:
+                raise StoreUnavailableError(DAMAGED)
+            self._check_pages()  # changed since it was found damaged: look again
 
     def _disconnect(self) -> None:
         if self._connection is not None:
@@ -121,9 +129,25 @@ class SQLiteStore(Store):
     def _check_pages(self) -> None:
         # quick_check reads every page (O(pages), about a second for the 512 MB default limit)
         # but skips the indexes' contents: enough to find a damaged file at start-up.
-        found = [row[0] for row in self._execute("PRAGMA quick_check", ()).rows]
+        try:
+            found = [row[0] for row in self._execute("PRAGMA quick_check", ()).rows]
+        except sqlite3.DatabaseError:
+            found = ["unreadable pages"]
         if found != ["ok"]:
-            raise StoreUnavailableError(f"the database file is corrupt ({found[0]})")
+            self._damaged = self._signature()
+            self._open = False  # so the session closes the connection: the next use reopens
+            raise StoreUnavailableError(f"{DAMAGED} ({found[0]})")
+        self._damaged = None
+
+    def _signature(self) -> tuple[int, int] | None:
+        """The file's (mtime in ns, size), or None for a `file:` URI or a missing file."""
+        if self._is_uri():
+            return None
+        try:
+            status = self._file().stat()
+        except OSError:
+            return None
+        return status.st_mtime_ns, status.st_size
 
     def _size_bytes(self) -> int:
         # Pages in use: deleted rows leave free pages that new rows reuse (the file does not

@@ -493,6 +493,31 @@ def test_a_corrupt_database_is_503_and_prediction_still_works(
         assert client.post("/api/profiles").status_code == 201
 
 
+def test_a_database_with_damaged_pages_takes_no_write(
+    predictor: Predictor, database: Path, test_sample: Sample
+) -> None:
+    """Pages of the examples table overwritten: a new profile or an example without one would
+    have been written to the damaged file. The server checks it at start-up and refuses it."""
+    images, _ = test_sample
+    with serving(predictor, database) as client:
+        for _ in range(3):
+            profile = new_profile(client)
+            for image in images[:20]:
+                assert client.post("/api/examples", json=example(image, 1, profile=profile))
+    data = bytearray(database.read_bytes())
+    data[5 * 4096 : 7 * 4096] = b"\xff" * (2 * 4096)
+    database.write_bytes(bytes(data))
+    with serving(predictor, database) as client:
+        responses = [
+            client.post("/api/profiles"),
+            client.post("/api/examples", json=example(images[0], 1)),
+        ]
+        assert [r.status_code for r in responses] == [503, 503]
+        assert all("repair or replace it" in r.json()["detail"] for r in responses)
+        assert client.post("/api/predict", json={"pixels": images[0].tolist()}).status_code == 200
+    assert database.read_bytes() == bytes(data)
+
+
 def test_a_database_that_cannot_be_created_is_503(
     predictor: Predictor, tmp_path: Path, test_sample: Sample
 ) -> None:

@@ -266,8 +266,20 @@ def test_the_start_up_check_finds_damaged_pages_that_a_first_read_misses(
         assert reader.create_profile()  # the damage is elsewhere: this page is fine
         with pytest.raises(StoreUnavailableError, match="the database file is corrupt"):
             reader.check()
+        # Found damaged, it is written to no more: every use is a 503 until the file changes.
+        before = path.read_bytes()
+        for use in (
+            reader.create_profile,
+            lambda: add(reader),
+            lambda: reader.profile_counts("A" * 22),
+        ):
+            with pytest.raises(StoreUnavailableError, match="repair or replace it"):
+                use()
+        assert path.read_bytes() == before
     finally:
         reader.close()
+    path.unlink()  # replaced (here: removed, so made afresh): usable again, no restart
+    assert reader.profile_counts(reader.create_profile()) == [0] * 10
 
 
 @contextmanager
