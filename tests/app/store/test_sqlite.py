@@ -234,15 +234,20 @@ def test_a_file_that_is_not_a_database_is_unavailable_until_replaced(
     assert store.profile_counts(store.create_profile()) == [0] * 10
 
 
+def overwrite_pages(path: Path, first: int, last: int | None, fill: bytes) -> None:
+    """Pages first..last-1 (4 KiB each; None: to the end) of a closed database overwritten."""
+    data = bytearray(path.read_bytes())
+    end = len(data) if last is None else last * 4096
+    data[first * 4096 : end] = fill * (end - first * 4096)
+    path.write_bytes(bytes(data))
+
+
 def test_a_database_with_corrupt_pages_is_unavailable(store: Store, path: Path) -> None:
     profile = store.create_profile()
     for _ in range(30):
         add(store, profile)
     store.close()
-    data = bytearray(path.read_bytes())
-    page = 4096
-    data[page:] = b"\xa5" * (len(data) - page)  # every page but the first (the table list)
-    path.write_bytes(bytes(data))
+    overwrite_pages(path, 1, None, b"\xa5")  # every page but the first (the table list)
     with pytest.raises(StoreUnavailableError, match="the database file is corrupt"):
         store.profile_counts(profile)
 
@@ -257,10 +262,7 @@ def test_the_start_up_check_finds_damaged_pages_that_a_first_read_misses(
         for _ in range(20):
             add(store, profile)
     store.close()
-    data = bytearray(path.read_bytes())
-    page = 4096
-    data[5 * page : 7 * page] = b"\xff" * (2 * page)
-    path.write_bytes(bytes(data))
+    overwrite_pages(path, 5, 7, b"\xff")
     reader = open_store(str(path), StoreLimits())
     try:
         assert reader.create_profile()  # the damage is elsewhere: this page is fine
