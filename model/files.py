@@ -26,7 +26,7 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,9 +112,11 @@ class _NotAnNpzError(Exception):
     """Why a file is not an .npz of plain arrays (read_npz turns it into a WeightFileError)."""
 
 
-def read_npz(path: Path, what: str = "weight file") -> dict[str, NDArray[Any]]:
-    """Every array in an .npz, never unpickling; anything else is a WeightFileError saying
-    "not a digits {what}: PATH (why)".
+def read_npz(
+    path: Path, what: str = "weight file", only: Collection[str] | None = None
+) -> dict[str, NDArray[Any]]:
+    """Every array in an .npz (or those named in `only`), never unpickling; anything else is a
+    WeightFileError saying "not a digits {what}: PATH (why)".
 
     The archive is read array by array with NumPy's .npy reader, each header checked before
     any data: a pickled (object) array is refused by its dtype. NumPy's own messages are not
@@ -133,6 +135,7 @@ def read_npz(path: Path, what: str = "weight file") -> dict[str, NDArray[Any]]:
             return {
                 info.filename.removesuffix(NPY_SUFFIX): _read_array(archive, info)
                 for info in archive.infolist()
+                if only is None or info.filename.removesuffix(NPY_SUFFIX) in only
             }
     except IsADirectoryError:
         raise WeightFileError(f"not a digits {what}: {path} (a folder)") from None
@@ -241,6 +244,14 @@ def load_checkpoint(path: Path) -> tuple[dict[str, NDArray[Any]], dict[str, Any]
     if "arrays_sha256" in metadata and arrays_checksum(arrays) != metadata["arrays_sha256"]:
         raise WeightFileError(f"{path}: checksum mismatch, the checkpoint is corrupted")
     return arrays, metadata
+
+
+def checkpoint_metadata(path: Path) -> dict[str, Any]:
+    """The metadata of a training checkpoint (its config, epoch, ...), read without its
+    arrays; WeightFileError if it is not one."""
+    path = Path(path)
+    metadata_only = read_npz(path, "training checkpoint", only={METADATA_KEY})
+    return decode_metadata(path, metadata_only, CHECKPOINT_FORMAT)
 
 
 def round_to_storage(network: MLP, storage_dtype: str) -> None:

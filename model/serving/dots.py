@@ -19,11 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from model.serving.components import component_boxes, connected_components
+from model.serving.verdict import ROW_BITS, ink_bits
 
 # A round dab is 2.5 stroke widths across by `atoms.brush_width` (area over half the outline).
 DOT_SIZE = 3.0
 INK_LEVEL = 128  # grey level (0..255, ink high) from which a cell of the 28x28 image is ink
-ROW_BITS = 32  # np.packbits pads each row of 28 cells to 4 bytes
 
 
 def only_dots(image: NDArray[np.uint8]) -> bool:
@@ -36,9 +36,7 @@ def only_dots(image: NDArray[np.uint8]) -> bool:
     drawings that pass it have their connected components labelled.
     """
     inked = image >= INK_LEVEL
-    # Each row's 28 cells in 32 bits: the 4 blank bits between rows stop a shift by one from
-    # carrying a run into the next row.
-    ink = int.from_bytes(np.packbits(inked, axis=1).tobytes(), "big")
+    ink = ink_bits(inked)
     if not ink:
         return False
     changes = (ink ^ (ink >> 1)).bit_count() + (ink ^ (ink >> ROW_BITS)).bit_count()

@@ -394,16 +394,24 @@ class VerdictModel:
 # _ROW = 32 bits, its 28 pixels then 4 blank ones, which also stand for the blank border left of
 # the next row; pixel (r, c) is bit 895 - (32 r + c). So the pixel to the left of bit p is bit
 # p + 1, the one above bit p + 32, and shifting by those moves a neighbour onto a pixel.
-_ROW = 32
+ROW_BITS = 32  # np.packbits pads each row of 28 cells to 4 bytes
+_ROW = ROW_BITS
 _TOP_BIT = SIDE * _ROW - 1  # pixel (0, 0)
 _ROW_MASK = (1 << _ROW) - 1
+
+
+def ink_bits(inked: NDArray[np.bool_]) -> int:
+    """A (28, 28) ink mask as the bits of one Python integer, ROW_BITS a row, pixel (0, 0) the
+    highest: the 4 blank bits after each row stop a shift by one from carrying ink into the
+    next row. Counts, runs and 2x2 patterns are then integer operations and popcounts."""
+    return int.from_bytes(np.packbits(inked, axis=1).tobytes(), "big")
 
 
 def features_one(image: NDArray[np.uint8], names: Sequence[str]) -> list[float]:
     """`structural_features` of one (28, 28) uint8 image, as Python floats, in about 2 us:
     the ink becomes the bits of one Python integer (two NumPy calls), and every count, span,
     run and 2x2 pattern is a whole-integer operation and a popcount instead of a NumPy call."""
-    ink = int.from_bytes(np.packbits(image >= INK_LEVEL, axis=1).tobytes(), "big")
+    ink = ink_bits(image >= INK_LEVEL)
     if not ink:
         return [0.0] * len(names)
     count = ink.bit_count()

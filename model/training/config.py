@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from model.data.augment import AugmentParams
-from model.files import STORAGE_DTYPES, WeightFileError, load_checkpoint
+from model.files import STORAGE_DTYPES, WeightFileError, checkpoint_metadata
 from model.nn.activations import ACTIVATIONS
 from model.nn.optimizers import OPTIMIZERS
 
@@ -381,8 +381,9 @@ def default_dropout(hidden_layers: int) -> tuple[float, ...]:
 
 
 def _saved_config(path: Path) -> TrainConfig | None:
-    """The config a checkpoint was written with, or None if it cannot be read."""
+    """The config a checkpoint was written with (its metadata only: train() reads the arrays
+    later), or None if it cannot be read."""
     try:
-        return TrainConfig.from_dict(load_checkpoint(path)[1]["config"])
+        return TrainConfig.from_dict(checkpoint_metadata(path)["config"])
     except (OSError, WeightFileError, KeyError, TypeError, ValueError):
         return None
